@@ -1,0 +1,574 @@
+"""The archive's vocabulary: sources, releases, the topic codebook, positions.
+
+Every rule that can be stated on one row is a named database constraint; the
+rule that spans two rows (a position's quote is the release's text at its
+offsets) is checked in :meth:`Position.save`, the one path that writes a
+position. "Public" is defined once, by :func:`public_releases_q`, and used by
+both QuerySets.
+"""
+
+import hashlib
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from . import text
+
+
+def choices_check(field, choices_class, name):
+    """A CheckConstraint that keeps ``field`` within the values of a TextChoices."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__in": choices_class.values}), name=name
+    )
+
+
+def split_aliases(value):
+    """Aliases are stored one per line; blank lines and surrounding spaces are ignored."""
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+class DatePrecision(models.TextChoices):
+    DAY = "day", _("day")
+    MONTH = "month", _("month")
+    YEAR = "year", _("year")
+    UNKNOWN = "unknown", _("unknown")
+
+
+def date_precision_checks(prefix):
+    """Constraints for a (date, precision, inferred) triple named ``prefix_on`` etc."""
+    on, precision, inferred = f"{prefix}_on", f"{prefix}_precision", f"{prefix}_inferred"
+    return [
+        choices_check(precision, DatePrecision, f"%(app_label)s_%(class)s_{prefix}_prec_valid"),
+        models.CheckConstraint(
+            condition=(
+                Q(**{precision: DatePrecision.UNKNOWN, f"{on}__isnull": True})
+                | (~Q(**{precision: DatePrecision.UNKNOWN}) & Q(**{f"{on}__isnull": False}))
+            ),
+            name=f"%(app_label)s_%(class)s_{prefix}_date_iff_known",
+        ),
+        models.CheckConstraint(
+            condition=Q(**{inferred: False}) | Q(**{f"{on}__isnull": False}),
+            name=f"%(app_label)s_%(class)s_{prefix}_inferred_has_date",
+        ),
+    ]
+
+
+def check_date_precision(value, precision, field_name):
+    """Refuse a date more precise than its precision claims (2020-05-17 'known to the year').
+
+    A date known to the month or year is stored as the first day of that month
+    or year; a form must not silently move the editor's day.
+    """
+    if value is None:
+        if precision != DatePrecision.UNKNOWN:
+            raise ValidationError({field_name: _("Give the date, or set its precision to unknown.")})
+        return
+    if precision == DatePrecision.UNKNOWN:
+        raise ValidationError({field_name: _("A date was given but its precision is unknown.")})
+    if precision == DatePrecision.MONTH and value.day != 1:
+        raise ValidationError(
+            {field_name: _("A date known to the month is entered as the 1st of that month.")}
+        )
+    if precision == DatePrecision.YEAR and (value.month, value.day) != (1, 1):
+        raise ValidationError(
+            {field_name: _("A date known to the year is entered as 1 January of that year.")}
+        )
+
+
+class SourceKind(models.TextChoices):
+    NEWS_AGENCY = "news_agency", _("news agency")
+    NEWSPAPER = "newspaper", _("newspaper")
+    BROADCASTER = "broadcaster", _("broadcaster")
+    WEBSITE = "website", _("website")
+    GOVERNMENT = "government", _("government or embassy")
+    CSTO = "csto", _("CSTO itself")
+    SOCIAL_MEDIA = "social_media", _("social media")
+
+
+class Source(models.Model):
+    Kind = SourceKind
+
+    name = models.CharField(_("name (Arabic)"), max_length=200, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=200,
+        unique=True,
+        allow_unicode=True,
+        help_text=_("Part of the source's public URL; Arabic letters are allowed."),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.NEWS_AGENCY)
+    country = models.CharField(_("country"), max_length=100, blank=True)
+    homepage = models.URLField(_("homepage"), max_length=500, blank=True)
+    aliases = models.TextField(
+        _("aliases"),
+        blank=True,
+        help_text=_(
+            "Other names, one per line, as they appear in datelines (e.g. سانا for SANA)."
+        ),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        ordering = ["name"]
+        constraints = [choices_check("kind", SourceKind, "%(app_label)s_source_kind_valid")]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name, allow_unicode=True)[:200] or slugify(self.name_en)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("statements:source-detail", kwargs={"slug": self.slug})
+
+    @property
+    def alias_list(self):
+        return split_aliases(self.aliases)
+
+
+class TopicKind(models.TextChoices):
+    THEME = "theme", _("theme")
+    PLACE = "place", _("place")
+    ACTOR = "actor", _("actor")
+
+
+class Topic(models.Model):
+    """One entry of the codebook: a theme, a place or an actor."""
+
+    Kind = TopicKind
+
+    slug = models.SlugField(
+        _("slug"),
+        max_length=100,
+        unique=True,
+        help_text=_("Part of the topic's public URL (Latin letters); never change it."),
+    )
+    name_ar = models.CharField(_("name (Arabic)"), max_length=200, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("broader topic"),
+        related_name="children",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    aliases = models.TextField(
+        _("aliases"),
+        blank=True,
+        help_text=_("Other spellings and names, one per line (سوريا, Syria, ...)."),
+    )
+    description = models.TextField(_("scope note"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+        ordering = ["kind", "name_ar"]
+        constraints = [
+            choices_check("kind", TopicKind, "%(app_label)s_topic_kind_valid"),
+            models.CheckConstraint(
+                condition=~Q(parent=F("pk")), name="%(app_label)s_topic_not_own_parent"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name_ar
+
+    def get_absolute_url(self):
+        return reverse("statements:topic-detail", kwargs={"slug": self.slug})
+
+    @property
+    def alias_list(self):
+        return split_aliases(self.aliases)
+
+    def clean(self):
+        ancestor, seen = self.parent, set()
+        while ancestor is not None:
+            if ancestor.pk == self.pk or ancestor.pk in seen:
+                raise ValidationError({"parent": _("A topic cannot be its own ancestor.")})
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+
+    def descendant_ids(self):
+        """This topic's id and those of all its sub-topics (the codebook is small)."""
+        children = {}
+        for pk, parent_id in Topic.objects.values_list("pk", "parent_id"):
+            children.setdefault(parent_id, []).append(pk)
+        ids, stack = [], [self.pk]
+        while stack:
+            pk = stack.pop()
+            ids.append(pk)
+            stack.extend(children.get(pk, []))
+        return ids
+
+
+class PublicIdentifier(models.Model):
+    """The register of every public identifier ever issued to a release.
+
+    A row is written when an identifier is issued and never deleted, so an
+    identifier cannot be issued twice: not after its release is deleted, not
+    when a release is created with an explicit identifier (restore, tests).
+    The database's primary key enforces it.
+    """
+
+    number = models.BigAutoField(primary_key=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("public identifier")
+        verbose_name_plural = _("public identifiers")
+
+    def __str__(self):
+        return str(self.number)
+
+
+def public_releases_q(prefix=""):
+    """The only definition of "public": a published release (and its positions)."""
+    return Q(**{f"{prefix}status": Release.Status.PUBLISHED})
+
+
+class ReleaseQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(public_releases_q())
+
+
+class ReleaseStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    IN_REVIEW = "review", _("in review")
+    PUBLISHED = "published", _("published")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class IssuingBody(models.TextChoices):
+    COLLECTIVE_SECURITY_COUNCIL = "csc", _("Collective Security Council")
+    FOREIGN_MINISTERS = "cfm", _("Council of Foreign Ministers")
+    DEFENCE_MINISTERS = "cdm", _("Council of Defence Ministers")
+    SECURITY_COUNCIL_SECRETARIES = "cssc", _(
+        "Committee of Secretaries of Security Councils"
+    )
+    SECRETARY_GENERAL = "sg", _("Secretary-General")
+    SECRETARIAT = "secretariat", _("Secretariat / press service")
+    OTHER = "other", _("other body")
+    UNKNOWN = "unknown", _("not stated")
+
+
+class Release(models.Model):
+    """One Arabic text as a source published it."""
+
+    Status = ReleaseStatus
+
+    IssuingBody = IssuingBody
+
+    public_id = models.PositiveBigIntegerField(
+        _("public identifier"),
+        unique=True,
+        editable=False,
+        help_text=_("The number in the release's permalink. Issued once, never reused."),
+    )
+    title = models.CharField(
+        _("title"),
+        max_length=500,
+        blank=True,
+        help_text=_("As the source gave it. Leave empty if the original has no title."),
+    )
+    body = models.TextField(
+        _("text"),
+        help_text=_("The Arabic text exactly as the source published it (after sanitation)."),
+    )
+    body_sha256 = models.CharField(_("text fingerprint (SHA-256)"), max_length=64, editable=False)
+    dateline = models.CharField(
+        _("dateline"), max_length=200, blank=True, help_text=_("The place the text is dated from.")
+    )
+    section_label = models.CharField(
+        _("section label"),
+        max_length=100,
+        blank=True,
+        help_text=_("A label the source put before the text, such as متابعات."),
+    )
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), related_name="releases", on_delete=models.PROTECT
+    )
+    relayed_from = models.ManyToManyField(
+        Source,
+        verbose_name=_("relayed from"),
+        related_name="relayed_releases",
+        blank=True,
+        help_text=_("Sources the text says it came through (e.g. Sputnik)."),
+    )
+    url = models.URLField(_("original URL"), max_length=2000, blank=True)
+    archived_url = models.URLField(_("archived copy URL"), max_length=2000, blank=True)
+    issuing_body = models.CharField(
+        _("issuing CSTO body"), max_length=20, choices=IssuingBody, default=IssuingBody.UNKNOWN
+    )
+    published_on = models.DateField(
+        _("publication date"),
+        null=True,
+        blank=True,
+        help_text=_("Known to the month or year only: enter the first day and set the precision."),
+    )
+    published_precision = models.CharField(
+        _("publication date precision"),
+        max_length=10,
+        choices=DatePrecision,
+        default=DatePrecision.UNKNOWN,
+    )
+    published_inferred = models.BooleanField(
+        _("publication date inferred"),
+        default=False,
+        help_text=_("The text does not state this date; it was worked out (shown in brackets)."),
+    )
+    statement_on = models.DateField(_("statement date"), null=True, blank=True)
+    statement_precision = models.CharField(
+        _("statement date precision"),
+        max_length=10,
+        choices=DatePrecision,
+        default=DatePrecision.UNKNOWN,
+    )
+    statement_inferred = models.BooleanField(_("statement date inferred"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.DRAFT, db_index=True
+    )
+    withdrawal_reason = models.TextField(
+        _("public reason for withdrawal"), blank=True
+    )
+    first_published_at = models.DateTimeField(
+        _("first published in the archive"), null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    last_position_number = models.PositiveIntegerField(default=0, editable=False)
+
+    history = HistoricalRecords(m2m_fields=[relayed_from])
+    objects = ReleaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("release")
+        verbose_name_plural = _("releases")
+        permissions = [("publish_release", _("Can publish, correct and withdraw releases"))]
+        ordering = [F("published_on").desc(nulls_last=True), "-public_id"]
+        constraints = [
+            choices_check("status", ReleaseStatus, "%(app_label)s_release_status_valid"),
+            choices_check("issuing_body", IssuingBody, "%(app_label)s_release_body_valid"),
+            models.CheckConstraint(
+                condition=~Q(status="withdrawn") | ~Q(withdrawal_reason=""),
+                name="%(app_label)s_release_withdrawn_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(body=""), name="%(app_label)s_release_body_not_empty"
+            ),
+            models.UniqueConstraint(
+                fields=["url"], condition=~Q(url=""), name="%(app_label)s_release_url_unique"
+            ),
+            *date_precision_checks("published"),
+            *date_precision_checks("statement"),
+        ]
+        indexes = [
+            models.Index(fields=["body_sha256"], name="release_body_sha256_idx"),
+            models.Index(fields=["status", "published_on"], name="release_status_date_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.public_id or '—'}: {self.display_title}"
+
+    def get_absolute_url(self):
+        return reverse("statements:release-detail", kwargs={"public_id": self.public_id})
+
+    @staticmethod
+    def fingerprint(body):
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+    @property
+    def is_public(self):
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def has_title(self):
+        return bool(self.title.strip())
+
+    @property
+    def display_title(self):
+        """The title, or a bracketed description when the original had none.
+
+        The description says what the text is (who spoke, where); it is marked
+        with brackets so it is never taken for the source's own title.
+        """
+        if self.has_title:
+            return self.title
+        body_label = (
+            gettext("CSTO statement")
+            if self.issuing_body in (self.IssuingBody.UNKNOWN, self.IssuingBody.OTHER)
+            else gettext("Statement of the CSTO %(body)s") % {"body": self.get_issuing_body_display()}
+        )
+        if self.dateline:
+            return f"[{body_label}{gettext(', ')}{self.dateline}]"
+        return f"[{body_label}]"
+
+    def clean(self):
+        check_date_precision(self.published_on, self.published_precision, "published_on")
+        check_date_precision(self.statement_on, self.statement_precision, "statement_on")
+        if self.status == self.Status.WITHDRAWN and not self.withdrawal_reason.strip():
+            raise ValidationError(
+                {"withdrawal_reason": _("Give the public reason for withdrawing this release.")}
+            )
+
+    def save(self, *args, **kwargs):
+        self.body_sha256 = self.fingerprint(self.body)
+        if self.status == self.Status.PUBLISHED and self.first_published_at is None:
+            self.first_published_at = timezone.now()
+        with transaction.atomic():
+            if self._state.adding:
+                self._issue_public_id()
+            super().save(*args, **kwargs)
+
+    def _issue_public_id(self):
+        if self.public_id is None:
+            self.public_id = PublicIdentifier.objects.create().number
+            return
+        if PublicIdentifier.objects.filter(number=self.public_id).exists():
+            raise ValidationError(
+                {"public_id": _("Public identifier %(id)s was issued before and cannot be reused.")
+                 % {"id": self.public_id}}
+            )
+        PublicIdentifier.objects.create(number=self.public_id)
+
+    def next_position_number(self):
+        """Issue the next position number; numbers are never recycled, even after a deletion."""
+        Release.objects.filter(pk=self.pk).update(last_position_number=F("last_position_number") + 1)
+        self.refresh_from_db(fields=["last_position_number"])
+        return self.last_position_number
+
+
+class PositionQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(public_releases_q("release__"))
+
+
+class Stance(models.TextChoices):
+    SUPPORTS = "supports", _("supports")
+    WELCOMES = "welcomes", _("welcomes")
+    AFFIRMS = "affirms", _("affirms")
+    CALLS_FOR = "calls_for", _("calls for")
+    CONCERN = "concern", _("expresses concern")
+    CONDEMNS = "condemns", _("condemns")
+    REJECTS = "rejects", _("rejects")
+    WARNS = "warns", _("warns")
+    NOTES = "notes", _("notes")
+
+
+class Attribution(models.TextChoices):
+    DIRECT = "direct", _("direct statement of the CSTO body")
+    PARAPHRASE = "paraphrase", _("reported paraphrase")
+    COMMENTARY = "commentary", _("the outlet's own commentary")
+
+
+class Position(models.Model):
+    """One stance a release takes, anchored to the passage that expresses it."""
+
+    Stance = Stance
+
+    Attribution = Attribution
+
+    release = models.ForeignKey(
+        Release, verbose_name=_("release"), related_name="positions", on_delete=models.CASCADE
+    )
+    number = models.PositiveIntegerField(
+        _("number"),
+        editable=False,
+        help_text=_("Stable within the release; used in the passage permalink (#p2)."),
+    )
+    start = models.PositiveIntegerField(
+        _("start"), help_text=_("Offset of the passage in the text, in Unicode code points.")
+    )
+    end = models.PositiveIntegerField(_("end"), help_text=_("Offset just after the passage."))
+    quote = models.TextField(_("quoted passage"), help_text=_("Exactly the text at the offsets."))
+    prefix = models.CharField(_("text before"), max_length=64, blank=True, editable=False)
+    suffix = models.CharField(_("text after"), max_length=64, blank=True, editable=False)
+    stance = models.CharField(_("stance"), max_length=12, choices=Stance)
+    topics = models.ManyToManyField(Topic, verbose_name=_("topics"), related_name="positions")
+    summary = models.CharField(
+        _("summary"), max_length=300, help_text=_("One line in Arabic: what the position says.")
+    )
+    attribution = models.CharField(
+        _("attribution"), max_length=12, choices=Attribution, default=Attribution.DIRECT
+    )
+    note = models.TextField(_("editor's note"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[topics])
+    objects = PositionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
+        ordering = ["release", "start", "number"]
+        constraints = [
+            choices_check("stance", Stance, "%(app_label)s_position_stance_valid"),
+            choices_check("attribution", Attribution, "%(app_label)s_position_attribution_valid"),
+            models.UniqueConstraint(
+                fields=["release", "number"], name="%(app_label)s_position_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="%(app_label)s_position_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(end=F("start") + Length("quote")),
+                name="%(app_label)s_position_quote_length",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.release.public_id}#p{self.number}"
+
+    def get_absolute_url(self):
+        return f"{self.release.get_absolute_url()}#p{self.number}"
+
+    @property
+    def anchor(self):
+        return f"p{self.number}"
+
+    def anchor_problem(self, body=None):
+        """Why this passage does not fit the text (``body`` or the release's), or None."""
+        return text.anchor_problem(
+            self.release.body if body is None else body, self.start, self.end, self.quote
+        )
+
+    def clean(self):
+        if self.release_id is None or self.start is None or self.end is None:
+            return
+        problem = self.anchor_problem()
+        if problem:
+            raise ValidationError({"quote": gettext(problem)})
+
+    def save(self, *args, **kwargs):
+        problem = self.anchor_problem()
+        if problem:
+            raise ValidationError(
+                gettext("Position refused: %(problem)s") % {"problem": gettext(problem)}
+            )
+        self.prefix, self.suffix = text.context(self.release.body, self.start, self.end)
+        with transaction.atomic():
+            if self.number is None:
+                self.number = self.release.next_position_number()
+            super().save(*args, **kwargs)
+
+    @property
+    def is_public(self):
+        return self.release.is_public

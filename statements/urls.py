@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "statements"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("releases/", views.ReleaseListView.as_view(), name="release-list"),
+    path("positions/", views.PositionListView.as_view(), name="position-list"),
+    path("r/<int:public_id>/", views.ReleaseDetailView.as_view(), name="release-detail"),
+    path("topics/", views.TopicListView.as_view(), name="topic-list"),
+    path("topics/<slug:slug>/", views.TopicDetailView.as_view(), name="topic-detail"),
+    path("sources/<str:slug>/", views.SourceDetailView.as_view(), name="source-detail"),
+    path("healthz/", views.healthz, name="healthz"),
+]
