@@ -40,7 +40,7 @@ class SanitizingFormMixin:
             raise forms.ValidationError(str(error)) from None
         if report.changed or report.invisible_kept:
             label = self.fields[name].label
-            self.sanitation_notes.extend(f"{label}: {m}" for m in report.messages())
+            self.sanitation_notes.extend(f"{label}: {m}" for m in report.messages(gettext))
         return clean
 
     def clean(self):

@@ -57,6 +57,11 @@ _NAMES = {
 }
 
 
+def gettext_noop(message: str) -> str:
+    """Mark a message for translation without importing Django (callers translate it)."""
+    return message
+
+
 class TextError(ValueError):
     """The text cannot be made canonical (for instance, it holds lone surrogates)."""
 
@@ -93,19 +98,25 @@ class SanitationReport:
             self.removed or self.line_endings_normalized or self.nfc_changed or self.trimmed
         )
 
-    def messages(self) -> list[str]:
-        """Plain sentences for an editor or an import report (English, for logs and CLI)."""
+    def messages(self, translate=lambda message: message) -> list[str]:
+        """Plain sentences for an editor or an import report.
+
+        English unless ``translate`` (e.g. Django's gettext) is given.
+        """
         out = []
         for ch, n in sorted(self.removed.items()):
-            out.append(f"removed {n} × {char_name(ch)}")
+            out.append(translate(gettext_noop("removed %(count)d × %(char)s"))
+                       % {"count": n, "char": char_name(ch)})
         if self.line_endings_normalized:
-            out.append(f"normalized {self.line_endings_normalized} line ending(s) to LF")
+            out.append(translate(gettext_noop("normalized %(count)d line ending(s) to LF"))
+                       % {"count": self.line_endings_normalized})
         if self.nfc_changed:
-            out.append("normalized to Unicode NFC")
+            out.append(translate(gettext_noop("normalized to Unicode NFC")))
         if self.trimmed:
-            out.append("trimmed surrounding whitespace")
+            out.append(translate(gettext_noop("trimmed surrounding whitespace")))
         for ch, n in sorted(self.invisible_kept.items()):
-            out.append(f"kept {n} × {char_name(ch)} (invisible; check it is meant)")
+            out.append(translate(gettext_noop("kept %(count)d × %(char)s (invisible; check it is meant)"))
+                       % {"count": n, "char": char_name(ch)})
         return out
 
     def merge(self, other: SanitationReport) -> None:
@@ -173,19 +184,19 @@ def anchor_problem(body: str, start: int, end: int, quote: str) -> str | None:
     The messages are English; callers translate them for display.
     """
     if start < 0 or end < 0:
-        return "Offsets cannot be negative."
+        return gettext_noop("Offsets cannot be negative.")
     if end <= start:
-        return "The passage must end after it starts."
+        return gettext_noop("The passage must end after it starts.")
     if end > len(body):
-        return f"The passage ends at {end}, after the end of the text ({len(body)})."
+        return gettext_noop("The passage ends after the end of the text.")
     if body[start:end] != quote:
-        return "The quote is not the text at these offsets."
+        return gettext_noop("The quote is not the text at these offsets.")
     if quote != quote.strip():
-        return "The passage must not start or end with a space."
+        return gettext_noop("The passage must not start or end with a space.")
     if is_combining(body[start]):
-        return "The passage starts inside a letter (on a diacritic mark)."
+        return gettext_noop("The passage starts inside a letter (on a diacritic mark).")
     if end < len(body) and is_combining(body[end]):
-        return "The passage ends inside a letter (before a diacritic mark)."
+        return gettext_noop("The passage ends inside a letter (before a diacritic mark).")
     return None
 
 

@@ -1,2 +1,167 @@
-from django.views.generic import View as HomeView, View as ReleaseListView, View as PositionListView, View as ReleaseDetailView, View as TopicListView, View as TopicDetailView, View as SourceDetailView
-def healthz(r): pass
+"""Public pages: thin generic views over the published QuerySets."""
+
+from django.db import connection
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.generic import DetailView, ListView, TemplateView
+from django_filters.views import FilterView
+
+from .filters import PositionFilter, ReleaseFilter
+from .models import Position, Release, Source, Topic
+from .passages import runs
+
+PAGE_SIZE = 20
+
+
+def public_positions():
+    return (
+        Position.objects.published()
+        .select_related("release", "release__source")
+        .prefetch_related("topics")
+    )
+
+
+class HomeView(TemplateView):
+    template_name = "statements/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["latest_releases"] = (
+            Release.objects.published()
+            .select_related("source")
+            .annotate(position_count=Count("positions"))[:8]
+        )
+        context["topics"] = (
+            Topic.objects.annotate(
+                public_count=Count("positions", filter=Q(positions__in=Position.objects.published()))
+            )
+            .filter(public_count__gt=0)
+            .order_by("-public_count", "name_ar")[:16]
+        )
+        context["counts"] = {
+            "releases": Release.objects.published().count(),
+            "positions": Position.objects.published().count(),
+        }
+        return context
+
+
+class ReleaseListView(FilterView):
+    filterset_class = ReleaseFilter
+    template_name = "statements/release_list.html"
+    paginate_by = PAGE_SIZE
+
+    def get_queryset(self):
+        return (
+            Release.objects.published()
+            .select_related("source")
+            .prefetch_related("relayed_from")
+            .annotate(position_count=Count("positions", distinct=True))
+        )
+
+
+class PositionListView(FilterView):
+    filterset_class = PositionFilter
+    template_name = "statements/position_list.html"
+    paginate_by = PAGE_SIZE
+
+    def get_queryset(self):
+        return public_positions().order_by(
+            "-release__published_on", "-release__public_id", "number"
+        )
+
+
+class ReleaseDetailView(DetailView):
+    template_name = "statements/release_detail.html"
+    context_object_name = "release"
+
+    def get(self, request, *args, **kwargs):
+        public_id = kwargs["public_id"]
+        withdrawn = Release.objects.filter(
+            public_id=public_id, status=Release.Status.WITHDRAWN
+        ).first()
+        if withdrawn is not None:
+            return render(
+                request, "statements/release_withdrawn.html", {"release": withdrawn}, status=410
+            )
+        return super().get(request, *args, **kwargs)
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(
+            Release.objects.published()
+            .select_related("source")
+            .prefetch_related(
+                "relayed_from",
+                Prefetch("positions", queryset=Position.objects.prefetch_related("topics")),
+            ),
+            public_id=self.kwargs["public_id"],
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        positions = sorted(self.object.positions.all(), key=lambda p: (p.start, p.number))
+        context["positions"] = positions
+        context["runs"] = runs(self.object.body, positions)
+        return context
+
+
+class TopicListView(ListView):
+    template_name = "statements/topic_list.html"
+    context_object_name = "topics"
+
+    def get_queryset(self):
+        return Topic.objects.select_related("parent").annotate(
+            public_count=Count("positions", filter=Q(positions__in=Position.objects.published()))
+        )
+
+
+class TopicDetailView(ListView):
+    template_name = "statements/topic_detail.html"
+    context_object_name = "positions"
+    paginate_by = PAGE_SIZE
+
+    def get_queryset(self):
+        self.topic = get_object_or_404(Topic.objects.select_related("parent"), slug=self.kwargs["slug"])
+        return (
+            public_positions()
+            .filter(topics__in=self.topic.descendant_ids())
+            .distinct()
+            .order_by("-release__published_on", "-release__public_id", "number")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["topic"] = self.topic
+        context["children"] = self.topic.children.all()
+        return context
+
+
+class SourceDetailView(ListView):
+    template_name = "statements/source_detail.html"
+    context_object_name = "releases"
+    paginate_by = PAGE_SIZE
+
+    def get_queryset(self):
+        self.source = get_object_or_404(Source, slug=self.kwargs["slug"])
+        return (
+            Release.objects.published()
+            .filter(Q(source=self.source) | Q(relayed_from=self.source))
+            .distinct()
+            .select_related("source")
+            .annotate(position_count=Count("positions", distinct=True))
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["source"] = self.source
+        return context
+
+
+def healthz(request):
+    """For load balancers: 200 when the database answers."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        return JsonResponse({"status": "database unavailable"}, status=503)
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,37 @@
+"""Cut a release's text into runs for display, each run knowing which positions cover it.
+
+Positions may overlap. The text is split at every start and end offset; a run
+covered by one or more positions is shown as a highlighted passage, and the
+first run of each position carries its anchor (``#p<n>``). The runs are plain
+strings: templates escape them, nothing here builds HTML.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Run:
+    text: str
+    numbers: list[int] = field(default_factory=list)
+    anchors: list[int] = field(default_factory=list)
+
+    @property
+    def highlighted(self):
+        return bool(self.numbers)
+
+
+def runs(body, positions):
+    """Split ``body`` at the positions' offsets; ``positions`` need .start, .end, .number."""
+    cuts = {0, len(body)}
+    for position in positions:
+        cuts.update((position.start, position.end))
+    edges = sorted(c for c in cuts if 0 <= c <= len(body))
+    ordered = sorted(positions, key=lambda p: (p.start, p.number))
+    out = []
+    for left, right in zip(edges, edges[1:], strict=False):
+        if left == right:
+            continue
+        covering = [p.number for p in ordered if p.start <= left and right <= p.end]
+        starting = [p.number for p in ordered if p.start == left]
+        out.append(Run(body[left:right], covering, starting))
+    return out

@@ -1,0 +1,44 @@
+import pytest
+from django.test import Client
+
+from tests.factories import make_user
+
+
+@pytest.fixture
+def editor(db):
+    return make_user("editors", username="editor")
+
+
+@pytest.fixture
+def publisher(db):
+    return make_user("publishers", username="publisher")
+
+
+@pytest.fixture
+def editor_client(editor):
+    client = Client()
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def publisher_client(publisher):
+    client = Client()
+    client.force_login(publisher)
+    return client
+
+
+@pytest.fixture
+def demo(db):
+    from statements.demo import load_demo
+
+    return load_demo()
+
+
+@pytest.fixture
+def english():
+    """Run with English messages (the site's default is Arabic), to match on message text."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -1,0 +1,71 @@
+"""Plain factories: make_* functions with sensible defaults, overridable by keyword."""
+
+import itertools
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from statements.models import Position, Release, Source, Topic
+
+_counter = itertools.count(1)
+
+BODY = (
+    "أعربت بلدان منظمة معاهدة الأمن الجماعي عن تأييدها لجهود التسوية السياسية في سورية.\n"
+    "وأكدت المنظمة دعمها لسيادة الدول ووحدة أراضيها."
+)
+
+
+def make_source(**kwargs):
+    n = next(_counter)
+    defaults = {"name": f"مصدر {n}", "name_en": f"Source {n}", "slug": f"source-{n}"}
+    return Source.objects.create(**{**defaults, **kwargs})
+
+
+def make_topic(**kwargs):
+    n = next(_counter)
+    defaults = {
+        "slug": f"topic-{n}",
+        "name_ar": f"موضوع {n}",
+        "name_en": f"Topic {n}",
+        "kind": Topic.Kind.THEME,
+    }
+    return Topic.objects.create(**{**defaults, **kwargs})
+
+
+def make_release(**kwargs):
+    if "source" not in kwargs:
+        kwargs["source"] = make_source()
+    defaults = {"body": BODY, "status": Release.Status.PUBLISHED}
+    return Release.objects.create(**{**defaults, **kwargs})
+
+
+def make_position(release=None, quote=None, topics=(), **kwargs):
+    release = release or make_release()
+    quote = quote or release.body.split("\n")[0][:30].strip()
+    start = release.body.index(quote)
+    defaults = {
+        "release": release,
+        "start": start,
+        "end": start + len(quote),
+        "quote": quote,
+        "stance": Position.Stance.SUPPORTS,
+        "summary": "ملخص الموقف",
+    }
+    position = Position(**{**defaults, **kwargs})
+    position.save()
+    if topics:
+        position.topics.set(topics)
+    return position
+
+
+def make_user(*groups, **kwargs):
+    n = next(_counter)
+    user = get_user_model().objects.create_user(
+        username=kwargs.pop("username", f"user{n}"),
+        password=kwargs.pop("password", "a-long-test-password"),
+        is_staff=kwargs.pop("is_staff", True),
+        **kwargs,
+    )
+    for name in groups:
+        user.groups.add(Group.objects.get(name=name))
+    return user
