@@ -144,6 +144,7 @@ class SourceAdmin(SimpleHistoryAdmin):
     list_display = ["name", "name_en", "kind", "country", "release_count"]
     list_filter = ["kind"]
     search_fields = ["name", "name_en", "aliases", "slug"]
+    ordering = ["name"]
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request):
@@ -161,6 +162,7 @@ class TopicAdmin(SimpleHistoryAdmin):
     search_fields = ["name_ar", "name_en", "aliases", "slug"]
     autocomplete_fields = ["parent"]
     list_select_related = ["parent"]
+    ordering = ["kind", "name_ar"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_position_count=Count("positions"))
@@ -189,6 +191,7 @@ class ReleaseAdmin(SimpleHistoryAdmin):
     date_hierarchy = "published_on"
     autocomplete_fields = ["source", "relayed_from"]
     list_select_related = ["source"]
+    ordering = ["-public_id"]
     readonly_fields = ["public_id", "body_sha256", "first_published_at", "created_at", "updated_at"]
     actions = ["submit_for_review", "publish"]
     fieldsets = [

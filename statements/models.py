@@ -248,6 +248,10 @@ class ReleaseQuerySet(models.QuerySet):
     def published(self):
         return self.filter(public_releases_q())
 
+    def newest_first(self):
+        """Newest publication date first, undated last (explicit: GROUP BY drops Meta.ordering)."""
+        return self.order_by(F("published_on").desc(nulls_last=True), "-public_id")
+
 
 class ReleaseStatus(models.TextChoices):
     DRAFT = "draft", _("draft")

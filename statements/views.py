@@ -30,7 +30,8 @@ class HomeView(TemplateView):
         context["latest_releases"] = (
             Release.objects.published()
             .select_related("source")
-            .annotate(position_count=Count("positions"))[:8]
+            .annotate(position_count=Count("positions"))
+            .newest_first()[:8]
         )
         context["topics"] = (
             Topic.objects.annotate(
@@ -57,6 +58,7 @@ class ReleaseListView(FilterView):
             .select_related("source")
             .prefetch_related("relayed_from")
             .annotate(position_count=Count("positions", distinct=True))
+            .newest_first()
         )
 
 
@@ -110,8 +112,14 @@ class TopicListView(ListView):
     context_object_name = "topics"
 
     def get_queryset(self):
-        return Topic.objects.select_related("parent").annotate(
-            public_count=Count("positions", filter=Q(positions__in=Position.objects.published()))
+        return (
+            Topic.objects.select_related("parent")
+            .annotate(
+                public_count=Count(
+                    "positions", filter=Q(positions__in=Position.objects.published())
+                )
+            )
+            .order_by("kind", "name_ar")
         )
 
 
@@ -149,6 +157,7 @@ class SourceDetailView(ListView):
             .distinct()
             .select_related("source")
             .annotate(position_count=Count("positions", distinct=True))
+            .newest_first()
         )
 
     def get_context_data(self, **kwargs):

@@ -4,6 +4,19 @@ from django.test import Client
 from tests.factories import make_user
 
 
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    """Serve static files by their plain names in tests.
+
+    Production uses hashed names from a manifest that `collectstatic` writes;
+    tests/test_deploy.py checks that set-up separately, with a real collectstatic.
+    """
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def editor(db):
     return make_user("editors", username="editor")

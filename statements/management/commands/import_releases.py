@@ -1,4 +1,3 @@
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -52,13 +51,15 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown source {source!r}; create it in the admin first")
 
         total = sum(count_records(p) for p in paths)
-        step = max(1, total // 20) if total >= 200 else 0
+        step = max(1, total // 20) if total >= 200 and verbosity >= 1 else 0
 
         def progress(done):
             if step and (done % step == 0 or done == total):
-                sys.stderr.write(f"\r{done}/{total} records ({100 * done // total}%)")
-                if done == total:
-                    sys.stderr.write("\n")
+                self.stderr.write(
+                    f"\r{done}/{total} records ({100 * done // total}%)",
+                    ending="\n" if done == total else "",
+                )
+                self.stderr.flush()
 
         try:
             result = import_paths(

@@ -1,0 +1,285 @@
+"""The editorial admin: every page renders; groups, sanitation and anchoring are enforced."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+
+from statements.models import Position, Release
+from tests.factories import make_position, make_release, make_topic, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def superuser_client(db):
+    client = Client()
+    client.force_login(make_user(is_superuser=True))
+    return client
+
+
+def admin_url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def release_form_data(release, **changes):
+    """The change form's POST data for ``release`` and its positions, with ``changes``."""
+    positions = list(release.positions.order_by("start", "number"))
+    data = {
+        "status": release.status,
+        "withdrawal_reason": release.withdrawal_reason,
+        "title": release.title,
+        "section_label": release.section_label,
+        "dateline": release.dateline,
+        "body": release.body,
+        "source": release.source_id,
+        "url": release.url,
+        "archived_url": release.archived_url,
+        "issuing_body": release.issuing_body,
+        "published_on": release.published_on.isoformat() if release.published_on else "",
+        "published_precision": release.published_precision,
+        "statement_on": release.statement_on.isoformat() if release.statement_on else "",
+        "statement_precision": release.statement_precision,
+        "positions-TOTAL_FORMS": len(positions),
+        "positions-INITIAL_FORMS": len(positions),
+        "positions-MIN_NUM_FORMS": 0,
+        "positions-MAX_NUM_FORMS": 1000,
+    }
+    if release.published_inferred:
+        data["published_inferred"] = "on"
+    for i, p in enumerate(positions):
+        data.update(
+            {
+                f"positions-{i}-id": p.pk,
+                f"positions-{i}-release": release.pk,
+                f"positions-{i}-stance": p.stance,
+                f"positions-{i}-attribution": p.attribution,
+                f"positions-{i}-start": p.start,
+                f"positions-{i}-end": p.end,
+                f"positions-{i}-quote": p.quote,
+                f"positions-{i}-topics": [t.pk for t in p.topics.all()],
+                f"positions-{i}-summary": p.summary,
+                f"positions-{i}-note": p.note,
+            }
+        )
+    data.update(changes)
+    return data
+
+
+class TestEveryPageRenders:
+    def test_changelist_add_change_and_history_of_every_registered_model(
+        self, superuser_client, demo
+    ):
+        assert admin.site._registry, "no ModelAdmin registered"
+        for model in admin.site._registry:
+            obj = model._default_manager.first()
+            pages = [admin_url(model, "changelist"), admin_url(model, "add")]
+            if obj is not None:
+                pages += [admin_url(model, "change", obj.pk), admin_url(model, "history", obj.pk)]
+            for url in pages:
+                response = superuser_client.get(url)
+                assert response.status_code == 200, url
+
+    def test_admin_is_arabic_and_right_to_left(self, superuser_client):
+        response = superuser_client.get(reverse("admin:index"))
+        assert 'dir="rtl"' in response.text
+        assert 'lang="ar"' in response.text
+        assert "تحرير الأرشيف" in response.text
+
+    def test_changelist_search_filters_and_date_hierarchy(self, superuser_client, demo):
+        url = admin_url(Release, "changelist")
+        for query in ["?q=كازخستان", "?status__exact=published", "?published_on__year=2018",
+                      "?precision=year", f"?q={demo[0].public_id}"]:
+            response = superuser_client.get(url + query)
+            assert response.status_code == 200, query
+        response = superuser_client.get(url + "?q=كازخستان")
+        assert response.context["cl"].result_count == 1
+        response = superuser_client.get(admin_url(Position, "changelist") + "?q=داعش")
+        assert response.context["cl"].result_count == 2
+
+    def test_autocomplete_finds_topics_by_alias(self, superuser_client, demo):
+        response = superuser_client.get(
+            reverse("admin:autocomplete"),
+            {"term": "سوريا", "app_label": "statements", "model_name": "position",
+             "field_name": "topics"},
+        )
+        assert response.status_code == 200
+        assert "سورية" in [r["text"] for r in response.json()["results"]]
+
+
+class TestGroups:
+    def test_groups_exist_with_their_permissions(self):
+        editors = set(Group.objects.get(name="editors").permissions.values_list("codename", flat=True))
+        publishers = set(
+            Group.objects.get(name="publishers").permissions.values_list("codename", flat=True)
+        )
+        assert "change_release" in editors
+        assert "publish_release" not in editors
+        assert "publish_release" in publishers
+        assert editors < publishers
+
+    def test_editor_cannot_publish(self, editor_client):
+        release = make_release(status=Release.Status.DRAFT)
+        response = editor_client.get(admin_url(Release, "change", release.pk))
+        choices = [v for v, _ in response.context["adminform"].form.fields["status"].choices]
+        assert choices == ["draft", "review"]
+        response = editor_client.post(
+            admin_url(Release, "change", release.pk), release_form_data(release, status="published")
+        )
+        assert response.status_code == 200  # the form comes back with an error
+        release.refresh_from_db()
+        assert release.status == Release.Status.DRAFT
+
+    def test_editor_has_no_publish_action_and_can_send_for_review(self, editor_client):
+        release = make_release(status=Release.Status.DRAFT)
+        response = editor_client.get(admin_url(Release, "changelist"))
+        actions = [name for name, _ in response.context["action_form"].fields["action"].choices]
+        assert "publish" not in actions
+        assert "submit_for_review" in actions
+        editor_client.post(
+            admin_url(Release, "changelist"),
+            {"action": "publish", "_selected_action": [release.pk]},
+        )
+        release.refresh_from_db()
+        assert release.status == Release.Status.DRAFT
+        editor_client.post(
+            admin_url(Release, "changelist"),
+            {"action": "submit_for_review", "_selected_action": [release.pk]},
+        )
+        release.refresh_from_db()
+        assert release.status == Release.Status.IN_REVIEW
+
+    def test_editor_cannot_change_a_published_release_or_its_positions(self, editor_client):
+        release = make_release(status=Release.Status.PUBLISHED)
+        position = make_position(release, quote="منظمة")
+        response = editor_client.post(
+            admin_url(Release, "change", release.pk), release_form_data(release, title="تغيير")
+        )
+        assert response.status_code == 403
+        response = editor_client.get(admin_url(Position, "change", position.pk))
+        assert "readonly" in response.text or response.status_code == 403
+        release.refresh_from_db()
+        assert release.title == ""
+
+    def test_editor_cannot_attach_a_position_to_a_published_release(self, editor_client):
+        release = make_release(status=Release.Status.PUBLISHED)
+        quote = "منظمة"
+        start = release.body.index(quote)
+        response = editor_client.post(
+            admin_url(Position, "add"),
+            {"release": release.pk, "start": start, "end": start + len(quote), "quote": quote,
+             "stance": "supports", "attribution": "direct", "summary": "x"},
+        )
+        assert response.status_code == 200
+        assert "publisher" in response.text or "الناشر" in response.text
+        assert not Position.objects.exists()
+
+    def test_publisher_publishes_and_withdraws_with_a_reason(self, publisher_client):
+        release = make_release(status=Release.Status.IN_REVIEW)
+        publisher_client.post(
+            admin_url(Release, "changelist"), {"action": "publish", "_selected_action": [release.pk]}
+        )
+        release.refresh_from_db()
+        assert release.status == Release.Status.PUBLISHED
+        assert release.first_published_at is not None
+
+        response = publisher_client.post(
+            admin_url(Release, "change", release.pk), release_form_data(release, status="withdrawn")
+        )
+        assert response.status_code == 200
+        assert "withdrawal_reason" in response.context["adminform"].form.errors
+        response = publisher_client.post(
+            admin_url(Release, "change", release.pk),
+            release_form_data(release, status="withdrawn", withdrawal_reason="نُسب خطأً إلى المنظمة"),
+        )
+        assert response.status_code == 302
+        release.refresh_from_db()
+        assert release.status == Release.Status.WITHDRAWN
+
+    def test_a_release_that_was_ever_published_cannot_be_deleted(self, publisher_client):
+        release = make_release(status=Release.Status.PUBLISHED)
+        response = publisher_client.post(admin_url(Release, "delete", release.pk), {"post": "yes"})
+        assert response.status_code == 403
+        assert Release.objects.filter(pk=release.pk).exists()
+        draft = make_release(status=Release.Status.DRAFT, body="مسودة")
+        response = publisher_client.post(admin_url(Release, "delete", draft.pk), {"post": "yes"})
+        assert response.status_code == 302
+        assert not Release.objects.filter(pk=draft.pk).exists()
+
+
+class TestEditingText:
+    def test_pasted_text_is_sanitized_and_the_editor_is_told(self, editor_client, editor):
+        release = make_release(status=Release.Status.DRAFT)
+        response = editor_client.post(
+            admin_url(Release, "change", release.pk),
+            release_form_data(release, body="  نص\u202e جديد\r\nسطر ثان  ", title="عنوان\u202d"),
+            follow=True,
+        )
+        assert response.status_code == 200
+        release.refresh_from_db()
+        assert release.body == "نص جديد\nسطر ثان"
+        assert release.title == "عنوان"
+        messages = [str(m) for m in response.context["messages"]]
+        assert any("U+202E RLO" in m for m in messages)
+        assert any("U+202D LRO" in m for m in messages)
+        assert release.history.first().history_user == editor
+
+    def test_body_edit_that_moves_a_passage_is_refused_with_a_clear_message(self, editor_client):
+        release = make_release(status=Release.Status.DRAFT)
+        position = make_position(release, quote="سورية")
+        response = editor_client.post(
+            admin_url(Release, "change", release.pk),
+            release_form_data(release, body="مقدمة جديدة. " + release.body),
+        )
+        assert response.status_code == 200
+        assert "لا يطابق النص" in response.text
+        release.refresh_from_db()
+        assert release.body.startswith("أعربت")
+        position.refresh_from_db()
+        assert release.body[position.start : position.end] == position.quote
+
+    def test_body_edit_with_positions_corrected_in_the_same_save_is_accepted(self, editor_client):
+        release = make_release(status=Release.Status.DRAFT)
+        position = make_position(release, quote="سورية", topics=[make_topic()])
+        prefix = "مقدمة جديدة. "
+        data = release_form_data(release, body=prefix + release.body)
+        data["positions-0-start"] = position.start + len(prefix)
+        data["positions-0-end"] = position.end + len(prefix)
+        response = editor_client.post(admin_url(Release, "change", release.pk), data)
+        assert response.status_code == 302
+        position.refresh_from_db()
+        release.refresh_from_db()
+        assert release.body[position.start : position.end] == "سورية"
+
+    def test_inline_position_with_a_wrong_quote_is_refused(self, editor_client):
+        release = make_release(status=Release.Status.DRAFT)
+        make_position(release, quote="سورية")
+        data = release_form_data(release)
+        data["positions-0-quote"] = "سوريا"
+        response = editor_client.post(admin_url(Release, "change", release.pk), data)
+        assert response.status_code == 200
+        assert Position.objects.get().quote == "سورية"
+
+    def test_new_position_through_the_inline(self, editor_client):
+        release = make_release(status=Release.Status.DRAFT)
+        quote = "منظمة معاهدة الأمن الجماعي"
+        start = release.body.index(quote)
+        data = release_form_data(release)
+        data.update(
+            {
+                "positions-TOTAL_FORMS": 1,
+                "positions-0-release": release.pk,
+                "positions-0-stance": "affirms",
+                "positions-0-attribution": "direct",
+                "positions-0-start": start,
+                "positions-0-end": start + len(quote),
+                "positions-0-quote": quote,
+                "positions-0-summary": "ملخص",
+                "positions-0-topics": [make_topic().pk],
+            }
+        )
+        response = editor_client.post(admin_url(Release, "change", release.pk), data)
+        assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+        position = Position.objects.get()
+        assert (position.number, position.quote) == (1, quote)
