@@ -9,9 +9,8 @@ the editor is told what it removed.
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import text
@@ -58,7 +57,12 @@ class ReleaseAdminForm(SanitizingFormMixin, forms.ModelForm):
 
     class Meta:
         model = Release
-        fields = "__all__"
+        fields = [
+            "status", "withdrawal_reason", "title", "section_label", "dateline", "body",
+            "source", "relayed_from", "url", "archived_url", "issuing_body",
+            "published_on", "published_precision", "published_inferred",
+            "statement_on", "statement_precision", "statement_inferred",
+        ]  # fmt: skip
         widgets = {
             "body": forms.Textarea(attrs={**RTL_TEXTAREA, "rows": 18, "cols": 90}),
             "withdrawal_reason": forms.Textarea(attrs={**RTL_TEXTAREA, "rows": 3}),
@@ -75,7 +79,10 @@ class ReleaseAdminForm(SanitizingFormMixin, forms.ModelForm):
 class PositionForm(forms.ModelForm):
     class Meta:
         model = Position
-        fields = "__all__"
+        fields = [
+            "release", "start", "end", "quote", "stance", "topics", "summary",
+            "attribution", "note",
+        ]  # fmt: skip
         widgets = {
             "quote": forms.Textarea(attrs={**RTL_TEXTAREA, "rows": 3, "cols": 60}),
             "summary": forms.TextInput(attrs={**RTL_TEXTAREA, "size": 60}),
@@ -228,7 +235,9 @@ class ReleaseAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("publication date"), ordering="published_on")
     def date_display(self, obj):
-        return format_partial_date(obj.published_on, obj.published_precision, obj.published_inferred)
+        return format_partial_date(
+            obj.published_on, obj.published_precision, obj.published_inferred
+        )
 
     @admin.display(description=_("positions"), ordering="_position_count")
     def position_count(self, obj):
@@ -253,7 +262,9 @@ class ReleaseAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         for note in getattr(form, "sanitation_notes", []):
-            self.message_user(request, gettext("Sanitation: %(note)s") % {"note": note}, messages.WARNING)
+            self.message_user(
+                request, gettext("Sanitation: %(note)s") % {"note": note}, messages.WARNING
+            )
         super().save_model(request, obj, form, change)
 
     @admin.action(description=_("Send the selected drafts for review"))
@@ -272,9 +283,7 @@ class ReleaseAdmin(SimpleHistoryAdmin):
     @admin.action(description=_("Publish the selected releases"), permissions=["publish"])
     def publish(self, request, queryset):
         changed = 0
-        for release in queryset.filter(
-            status__in=[Release.Status.DRAFT, Release.Status.IN_REVIEW]
-        ):
+        for release in queryset.filter(status__in=[Release.Status.DRAFT, Release.Status.IN_REVIEW]):
             release.status = Release.Status.PUBLISHED
             release.save()
             changed += 1

@@ -25,9 +25,7 @@ from . import text
 
 def choices_check(field, choices_class, name):
     """A CheckConstraint that keeps ``field`` within the values of a TextChoices."""
-    return models.CheckConstraint(
-        condition=Q(**{f"{field}__in": choices_class.values}), name=name
-    )
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices_class.values}), name=name)
 
 
 def split_aliases(value):
@@ -69,7 +67,9 @@ def check_date_precision(value, precision, field_name):
     """
     if value is None:
         if precision != DatePrecision.UNKNOWN:
-            raise ValidationError({field_name: _("Give the date, or set its precision to unknown.")})
+            raise ValidationError(
+                {field_name: _("Give the date, or set its precision to unknown.")}
+            )
         return
     if precision == DatePrecision.UNKNOWN:
         raise ValidationError({field_name: _("A date was given but its precision is unknown.")})
@@ -111,9 +111,7 @@ class Source(models.Model):
     aliases = models.TextField(
         _("aliases"),
         blank=True,
-        help_text=_(
-            "Other names, one per line, as they appear in datelines (e.g. سانا for SANA)."
-        ),
+        help_text=_("Other names, one per line, as they appear in datelines (e.g. سانا for SANA)."),
     )
 
     history = HistoricalRecords()
@@ -264,9 +262,7 @@ class IssuingBody(models.TextChoices):
     COLLECTIVE_SECURITY_COUNCIL = "csc", _("Collective Security Council")
     FOREIGN_MINISTERS = "cfm", _("Council of Foreign Ministers")
     DEFENCE_MINISTERS = "cdm", _("Council of Defence Ministers")
-    SECURITY_COUNCIL_SECRETARIES = "cssc", _(
-        "Committee of Secretaries of Security Councils"
-    )
+    SECURITY_COUNCIL_SECRETARIES = "cssc", _("Committee of Secretaries of Security Councils")
     SECRETARY_GENERAL = "sg", _("Secretary-General")
     SECRETARIAT = "secretariat", _("Secretariat / press service")
     OTHER = "other", _("other body")
@@ -349,9 +345,7 @@ class Release(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.DRAFT, db_index=True
     )
-    withdrawal_reason = models.TextField(
-        _("public reason for withdrawal"), blank=True
-    )
+    withdrawal_reason = models.TextField(_("public reason for withdrawal"), blank=True)
     first_published_at = models.DateTimeField(
         _("first published in the archive"), null=True, blank=True, editable=False
     )
@@ -391,6 +385,15 @@ class Release(models.Model):
     def __str__(self):
         return f"{self.public_id or '—'}: {self.display_title}"
 
+    def save(self, *args, **kwargs):
+        self.body_sha256 = self.fingerprint(self.body)
+        if self.status == self.Status.PUBLISHED and self.first_published_at is None:
+            self.first_published_at = timezone.now()
+        with transaction.atomic():
+            if self._state.adding:
+                self._issue_public_id()
+            super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("statements:release-detail", kwargs={"public_id": self.public_id})
 
@@ -418,7 +421,8 @@ class Release(models.Model):
         body_label = (
             gettext("CSTO statement")
             if self.issuing_body in (self.IssuingBody.UNKNOWN, self.IssuingBody.OTHER)
-            else gettext("Statement of the CSTO %(body)s") % {"body": self.get_issuing_body_display()}
+            else gettext("Statement of the CSTO %(body)s")
+            % {"body": self.get_issuing_body_display()}
         )
         if self.dateline:
             return f"[{body_label}{gettext(', ')}{self.dateline}]"
@@ -432,29 +436,26 @@ class Release(models.Model):
                 {"withdrawal_reason": _("Give the public reason for withdrawing this release.")}
             )
 
-    def save(self, *args, **kwargs):
-        self.body_sha256 = self.fingerprint(self.body)
-        if self.status == self.Status.PUBLISHED and self.first_published_at is None:
-            self.first_published_at = timezone.now()
-        with transaction.atomic():
-            if self._state.adding:
-                self._issue_public_id()
-            super().save(*args, **kwargs)
-
     def _issue_public_id(self):
         if self.public_id is None:
             self.public_id = PublicIdentifier.objects.create().number
             return
         if PublicIdentifier.objects.filter(number=self.public_id).exists():
             raise ValidationError(
-                {"public_id": _("Public identifier %(id)s was issued before and cannot be reused.")
-                 % {"id": self.public_id}}
+                {
+                    "public_id": _(
+                        "Public identifier %(id)s was issued before and cannot be reused."
+                    )
+                    % {"id": self.public_id}
+                }
             )
         PublicIdentifier.objects.create(number=self.public_id)
 
     def next_position_number(self):
         """Issue the next position number; numbers are never recycled, even after a deletion."""
-        Release.objects.filter(pk=self.pk).update(last_position_number=F("last_position_number") + 1)
+        Release.objects.filter(pk=self.pk).update(
+            last_position_number=F("last_position_number") + 1
+        )
         self.refresh_from_db(fields=["last_position_number"])
         return self.last_position_number
 
@@ -541,6 +542,18 @@ class Position(models.Model):
     def __str__(self):
         return f"{self.release.public_id}#p{self.number}"
 
+    def save(self, *args, **kwargs):
+        problem = self.anchor_problem()
+        if problem:
+            raise ValidationError(
+                gettext("Position refused: %(problem)s") % {"problem": gettext(problem)}
+            )
+        self.prefix, self.suffix = text.context(self.release.body, self.start, self.end)
+        with transaction.atomic():
+            if self.number is None:
+                self.number = self.release.next_position_number()
+            super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return f"{self.release.get_absolute_url()}#p{self.number}"
 
@@ -560,18 +573,6 @@ class Position(models.Model):
         problem = self.anchor_problem()
         if problem:
             raise ValidationError({"quote": gettext(problem)})
-
-    def save(self, *args, **kwargs):
-        problem = self.anchor_problem()
-        if problem:
-            raise ValidationError(
-                gettext("Position refused: %(problem)s") % {"problem": gettext(problem)}
-            )
-        self.prefix, self.suffix = text.context(self.release.body, self.start, self.end)
-        with transaction.atomic():
-            if self.number is None:
-                self.number = self.release.next_position_number()
-            super().save(*args, **kwargs)
 
     @property
     def is_public(self):

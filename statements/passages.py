@@ -7,6 +7,7 @@ strings: templates escape them, nothing here builds HTML.
 """
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 
 @dataclass
@@ -28,7 +29,7 @@ def runs(body, positions):
     edges = sorted(c for c in cuts if 0 <= c <= len(body))
     ordered = sorted(positions, key=lambda p: (p.start, p.number))
     out = []
-    for left, right in zip(edges, edges[1:], strict=False):
+    for left, right in pairwise(edges):
         if left == right:
             continue
         covering = [p.number for p in ordered if p.start <= left and right <= p.end]

@@ -105,18 +105,24 @@ class SanitationReport:
         """
         out = []
         for ch, n in sorted(self.removed.items()):
-            out.append(translate(gettext_noop("removed %(count)d × %(char)s"))
-                       % {"count": n, "char": char_name(ch)})
+            out.append(
+                translate(gettext_noop("removed %(count)d × %(char)s"))
+                % {"count": n, "char": char_name(ch)}
+            )
         if self.line_endings_normalized:
-            out.append(translate(gettext_noop("normalized %(count)d line ending(s) to LF"))
-                       % {"count": self.line_endings_normalized})
+            out.append(
+                translate(gettext_noop("normalized %(count)d line ending(s) to LF"))
+                % {"count": self.line_endings_normalized}
+            )
         if self.nfc_changed:
             out.append(translate(gettext_noop("normalized to Unicode NFC")))
         if self.trimmed:
             out.append(translate(gettext_noop("trimmed surrounding whitespace")))
         for ch, n in sorted(self.invisible_kept.items()):
-            out.append(translate(gettext_noop("kept %(count)d × %(char)s (invisible; check it is meant)"))
-                       % {"count": n, "char": char_name(ch)})
+            out.append(
+                translate(gettext_noop("kept %(count)d × %(char)s (invisible; check it is meant)"))
+                % {"count": n, "char": char_name(ch)}
+            )
         return out
 
     def merge(self, other: SanitationReport) -> None:

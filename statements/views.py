@@ -35,7 +35,9 @@ class HomeView(TemplateView):
         )
         context["topics"] = (
             Topic.objects.annotate(
-                public_count=Count("positions", filter=Q(positions__in=Position.objects.published()))
+                public_count=Count(
+                    "positions", filter=Q(positions__in=Position.objects.published())
+                )
             )
             .filter(public_count__gt=0)
             .order_by("-public_count", "name_ar")[:16]
@@ -129,7 +131,9 @@ class TopicDetailView(ListView):
     paginate_by = PAGE_SIZE
 
     def get_queryset(self):
-        self.topic = get_object_or_404(Topic.objects.select_related("parent"), slug=self.kwargs["slug"])
+        self.topic = get_object_or_404(
+            Topic.objects.select_related("parent"), slug=self.kwargs["slug"]
+        )
         return (
             public_positions()
             .filter(topics__in=self.topic.descendant_ids())
@@ -171,6 +175,6 @@ def healthz(request):
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+    except Exception:
         return JsonResponse({"status": "database unavailable"}, status=503)
     return HttpResponse("ok", content_type="text/plain")

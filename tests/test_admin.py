@@ -89,8 +89,13 @@ class TestEveryPageRenders:
 
     def test_changelist_search_filters_and_date_hierarchy(self, superuser_client, demo):
         url = admin_url(Release, "changelist")
-        for query in ["?q=كازخستان", "?status__exact=published", "?published_on__year=2018",
-                      "?precision=year", f"?q={demo[0].public_id}"]:
+        for query in [
+            "?q=كازخستان",
+            "?status__exact=published",
+            "?published_on__year=2018",
+            "?precision=year",
+            f"?q={demo[0].public_id}",
+        ]:
             response = superuser_client.get(url + query)
             assert response.status_code == 200, query
         response = superuser_client.get(url + "?q=كازخستان")
@@ -101,8 +106,12 @@ class TestEveryPageRenders:
     def test_autocomplete_finds_topics_by_alias(self, superuser_client, demo):
         response = superuser_client.get(
             reverse("admin:autocomplete"),
-            {"term": "سوريا", "app_label": "statements", "model_name": "position",
-             "field_name": "topics"},
+            {
+                "term": "سوريا",
+                "app_label": "statements",
+                "model_name": "position",
+                "field_name": "topics",
+            },
         )
         assert response.status_code == 200
         assert "سورية" in [r["text"] for r in response.json()["results"]]
@@ -110,7 +119,9 @@ class TestEveryPageRenders:
 
 class TestGroups:
     def test_groups_exist_with_their_permissions(self):
-        editors = set(Group.objects.get(name="editors").permissions.values_list("codename", flat=True))
+        editors = set(
+            Group.objects.get(name="editors").permissions.values_list("codename", flat=True)
+        )
         publishers = set(
             Group.objects.get(name="publishers").permissions.values_list("codename", flat=True)
         )
@@ -168,8 +179,15 @@ class TestGroups:
         start = release.body.index(quote)
         response = editor_client.post(
             admin_url(Position, "add"),
-            {"release": release.pk, "start": start, "end": start + len(quote), "quote": quote,
-             "stance": "supports", "attribution": "direct", "summary": "x"},
+            {
+                "release": release.pk,
+                "start": start,
+                "end": start + len(quote),
+                "quote": quote,
+                "stance": "supports",
+                "attribution": "direct",
+                "summary": "x",
+            },
         )
         assert response.status_code == 200
         assert "publisher" in response.text or "الناشر" in response.text
@@ -178,7 +196,8 @@ class TestGroups:
     def test_publisher_publishes_and_withdraws_with_a_reason(self, publisher_client):
         release = make_release(status=Release.Status.IN_REVIEW)
         publisher_client.post(
-            admin_url(Release, "changelist"), {"action": "publish", "_selected_action": [release.pk]}
+            admin_url(Release, "changelist"),
+            {"action": "publish", "_selected_action": [release.pk]},
         )
         release.refresh_from_db()
         assert release.status == Release.Status.PUBLISHED
@@ -280,6 +299,8 @@ class TestEditingText:
             }
         )
         response = editor_client.post(admin_url(Release, "change", release.pk), data)
-        assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+        assert response.status_code == 302, response.context["inline_admin_formsets"][
+            0
+        ].formset.errors
         position = Position.objects.get()
         assert (position.number, position.quote) == (1, quote)

@@ -104,7 +104,7 @@ class TestTxt:
 
     def test_non_utf8_file_is_reported(self, tmp_path, sana):
         path = tmp_path / "latin1.txt"
-        path.write_bytes("أستانا-سانا\nنص".encode("utf-8") + b"\xff\xfe")
+        path.write_bytes("أستانا-سانا\nنص".encode() + b"\xff\xfe")
         with pytest.raises(CommandError):
             run(path, SEED_000)
         # The good file still imports.
@@ -167,8 +167,12 @@ class TestJsonl:
             "{not json",
             {**self.RECORD, "url": "https://example.org/3", "body": ""},
             {**self.RECORD, "url": "https://example.org/4", "published": "2019-02-30"},
-            {**self.RECORD, "url": "https://example.org/5", "published": "2019-02-03",
-             "published_precision": "year"},
+            {
+                **self.RECORD,
+                "url": "https://example.org/5",
+                "published": "2019-02-03",
+                "published_precision": "year",
+            },
             {**self.RECORD, "url": "not a url"},
             ["a list"],
             {**self.RECORD, "url": "https://example.org/6", "source": 5},
@@ -176,7 +180,7 @@ class TestJsonl:
             {**self.RECORD, "url": "https://example.org/8", "body": "نص ثامن."},
         )
         with pytest.raises(CommandError, match="8 record"):
-            _, err = run(path)
+            run(path)
         result = importers.import_paths([path], dry_run=True)
         where = {o.where: o.message for o in result.errors}
         assert set(where) == {f"batch.jsonl:{n}" for n in range(2, 10)}
@@ -205,8 +209,13 @@ class TestJsonl:
         assert "ignored unknown keys: author" in out
 
     def test_relays_and_year_dates(self, tmp_path):
-        record = {**self.RECORD, "published": "2020", "published_precision": None,
-                  "relayed_from": ["سبوتنيك"], "issuing_body": "cfm"}
+        record = {
+            **self.RECORD,
+            "published": "2020",
+            "published_precision": None,
+            "relayed_from": ["سبوتنيك"],
+            "issuing_body": "cfm",
+        }
         run(write_jsonl(tmp_path, record))
         release = Release.objects.get()
         assert release.published_precision == "year"
@@ -220,8 +229,10 @@ class TestJsonl:
         assert not Source.objects.filter(name="وكالة جديدة").exists()
 
     def test_progress_on_large_files(self, tmp_path):
-        records = [{**self.RECORD, "url": f"https://example.org/n/{i}", "body": f"نص رقم {i}."}
-                   for i in range(250)]
+        records = [
+            {**self.RECORD, "url": f"https://example.org/n/{i}", "body": f"نص رقم {i}."}
+            for i in range(250)
+        ]
         out, err = run(write_jsonl(tmp_path, *records), "--dry-run")
         assert "\r120/250 records (48%)" in err
         assert "250/250 records (100%)\n" in err
@@ -246,8 +257,15 @@ class TestPartialDate:
 
     @pytest.mark.parametrize(
         ("value", "precision"),
-        [("2018-11", "day"), ("2018-11-08", "month"), ("18/11/2018", None), (2018, None),
-         (None, "year"), ("2018", "fortnight"), ("2018-13", None)],
+        [
+            ("2018-11", "day"),
+            ("2018-11-08", "month"),
+            ("18/11/2018", None),
+            (2018, None),
+            (None, "year"),
+            ("2018", "fortnight"),
+            ("2018-13", None),
+        ],
     )
     def test_refused(self, value, precision):
         with pytest.raises(importers.RecordError):

@@ -269,7 +269,9 @@ class TestHistory:
 
 
 def test_display_title_is_bracketed_when_the_original_has_none():
-    release = make_release(issuing_body=Release.IssuingBody.COLLECTIVE_SECURITY_COUNCIL, dateline="أستانا")
+    release = make_release(
+        issuing_body=Release.IssuingBody.COLLECTIVE_SECURITY_COUNCIL, dateline="أستانا"
+    )
     assert release.display_title.startswith("[")
     assert "أستانا" in release.display_title
     release.title = "عنوان الأصل"

@@ -35,7 +35,9 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="check everything, write nothing"
         )
 
-    def handle(self, *args, paths, source, published, precision, inferred, status, dry_run, **options):
+    def handle(
+        self, *args, paths, source, published, precision, inferred, status, dry_run, **options
+    ):
         verbosity = options["verbosity"]
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
@@ -81,7 +83,11 @@ class Command(BaseCommand):
                 self.stderr.write(self.style.ERROR(f"{outcome.where}: {outcome.message}"))
                 continue
             label = verb if outcome.action == "created" else "already in the archive"
-            ident = "" if dry_run and outcome.action == "created" else f" /r/{outcome.release.public_id}/"
+            ident = (
+                ""
+                if dry_run and outcome.action == "created"
+                else f" /r/{outcome.release.public_id}/"
+            )
             if verbosity >= 1:
                 self.stdout.write(f"{outcome.where}: {label}{ident}")
             for note in outcome.notes:
