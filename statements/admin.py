@@ -15,7 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import text
 from .dates import format_partial_date
-from .models import Position, Release, Source, Topic
+from .models import Position, PublicIdentifier, Release, Source, Topic
 
 RTL_TEXTAREA = {"dir": "rtl", "lang": "ar", "class": "csto-arabic"}
 PUBLISH_PERMISSION = "statements.publish_release"
@@ -146,6 +146,34 @@ class PublicationDateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ArabicTextMedia:
+    css = {"all": ["css/admin.css"]}
+
+
+@admin.register(PublicIdentifier)
+class PublicIdentifierAdmin(admin.ModelAdmin):
+    """The register of issued identifiers: read-only, for audit (nothing is ever deleted)."""
+
+    list_display = ["number", "issued_at", "release_link"]
+    search_fields = ["=number"]
+    date_hierarchy = "issued_at"
+    ordering = ["-number"]
+
+    @admin.display(description=_("release"))
+    def release_link(self, obj):
+        release = Release.objects.filter(public_id=obj.number).first()
+        return str(release) if release else gettext("— (deleted draft; never reissued)")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Source)
 class SourceAdmin(SimpleHistoryAdmin):
     list_display = ["name", "name_en", "kind", "country", "release_count"]
@@ -181,6 +209,7 @@ class TopicAdmin(SimpleHistoryAdmin):
 
 @admin.register(Release)
 class ReleaseAdmin(SimpleHistoryAdmin):
+    Media = ArabicTextMedia
     form = ReleaseAdminForm
     inlines = [PositionInline]
     list_display = [
@@ -299,6 +328,7 @@ class ReleaseAdmin(SimpleHistoryAdmin):
 
 @admin.register(Position)
 class PositionAdmin(SimpleHistoryAdmin):
+    Media = ArabicTextMedia
     form = PositionForm
     list_display = ["__str__", "stance", "summary", "release", "attribution"]
     list_filter = ["stance", "attribution", "topics__kind", "release__status"]
