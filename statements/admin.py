@@ -13,7 +13,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import text
+from . import search, text
 from .dates import format_partial_date
 from .models import Position, PublicIdentifier, Release, Source, Topic
 
@@ -23,6 +23,21 @@ PUBLISH_PERMISSION = "statements.publish_release"
 
 def can_publish(user):
     return user.has_perm(PUBLISH_PERMISSION)
+
+
+class ArabicSearchMixin:
+    """The admin's search box uses the archive's Arabic search (any spelling)."""
+
+    public_id_lookup = "public_id"
+
+    def get_search_results(self, request, queryset, search_term):
+        search_term = search_term.strip()
+        if not search_term:
+            return queryset, False
+        matched = search.search(queryset, search_term, rank=False).queryset
+        if search_term.isdigit():
+            matched = matched | queryset.filter(**{self.public_id_lookup: int(search_term)})
+        return matched, False
 
 
 class SanitizingFormMixin:
@@ -208,7 +223,7 @@ class TopicAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(SimpleHistoryAdmin):
+class ReleaseAdmin(ArabicSearchMixin, SimpleHistoryAdmin):
     Media = ArabicTextMedia
     form = ReleaseAdminForm
     inlines = [PositionInline]
@@ -223,7 +238,8 @@ class ReleaseAdmin(SimpleHistoryAdmin):
     ]
     list_display_links = ["public_id", "title_display"]
     list_filter = ["status", "issuing_body", PublicationDateFilter, "source"]
-    search_fields = ["title", "body", "dateline", "url", "=public_id"]
+    # Searched with the Arabic analyzer (title and text), or by public identifier.
+    search_fields = ["title", "body"]
     date_hierarchy = "published_on"
     autocomplete_fields = ["source", "relayed_from"]
     list_select_related = ["source"]
@@ -327,12 +343,14 @@ class ReleaseAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Position)
-class PositionAdmin(SimpleHistoryAdmin):
+class PositionAdmin(ArabicSearchMixin, SimpleHistoryAdmin):
+    public_id_lookup = "release__public_id"
     Media = ArabicTextMedia
     form = PositionForm
     list_display = ["__str__", "stance", "summary", "release", "attribution"]
     list_filter = ["stance", "attribution", "topics__kind", "release__status"]
-    search_fields = ["quote", "summary", "note", "release__title", "=release__public_id"]
+    # Searched with the Arabic analyzer (quote and summary), or by release identifier.
+    search_fields = ["quote", "summary"]
     autocomplete_fields = ["release", "topics"]
     list_select_related = ["release", "release__source"]
     readonly_fields = ["number", "prefix", "suffix"]

@@ -49,3 +49,29 @@ def postgresql_locale(app_configs, databases=None, **kwargs):
                 )
             )
     return errors
+
+
+@register(Tags.database)
+def sqlite_full_text_search(app_configs, databases=None, **kwargs):
+    """Search on SQLite needs FTS5 with the trigram tokenizer (SQLite 3.34 or newer)."""
+    import sqlite3
+
+    errors = []
+    for alias in databases or []:
+        if connections[alias].vendor != "sqlite":
+            continue
+        probe = sqlite3.connect(":memory:")
+        try:
+            probe.execute("CREATE VIRTUAL TABLE probe USING fts5(x, tokenize='trigram')")
+        except sqlite3.OperationalError as error:
+            errors.append(
+                Error(
+                    f"SQLite {sqlite3.sqlite_version} lacks FTS5 with the trigram tokenizer "
+                    f"({error}); search needs SQLite 3.34 or newer built with FTS5.",
+                    hint="Use a Python built against a newer SQLite, or PostgreSQL.",
+                    id="csto.E003",
+                )
+            )
+        finally:
+            probe.close()
+    return errors

@@ -1,13 +1,16 @@
 """One FilterSet per public listing; the filters live in the URL's query string.
 
 Invalid values (an unknown topic, a stance that does not exist) are form
-errors shown on the page, never a server error.
+errors shown on the page, never a server error. ``q`` is the Arabic search
+(statements.search): when it is given, results come by relevance, then newest.
+Any text is accepted there; the analyzer cuts a very long query and says so.
 """
 
 import django_filters
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from . import search
 from .models import IssuingBody, Position, Release, Source, Stance, Topic
 
 
@@ -20,30 +23,27 @@ class TopicFilter(django_filters.ModelChoiceFilter):
         return qs.filter(**{f"{self.field_name}__in": value.descendant_ids()}).distinct()
 
 
-MAX_QUERY_LENGTH = 200
+class SearchMixin:
+    """The ``q`` filter: Arabic full-text search, ranked by relevance, ties newest first."""
+
+    newest_first = ()
+    search_result = None
+
+    def search(self, queryset, name, value):
+        result = search.search(queryset, value)
+        self.search_result = result
+        if "search_rank" in result.queryset.query.annotations:
+            return result.queryset.order_by("-search_rank", *self.newest_first)
+        return result.queryset
 
 
-def contains_all_words(fields):
-    """A plain text filter: every word of the query appears in one of ``fields``.
+class ReleaseFilter(SearchMixin, django_filters.FilterSet):
+    newest_first = (F("published_on").desc(nulls_last=True), "-public_id")
 
-    A literal substring match (no spelling folding); the Arabic search issue
-    replaces it with the analyzer-backed search behind the same ``q`` parameter.
-    """
-
-    def method(self, queryset, name, value):
-        for word in value.split()[:20]:
-            condition = Q()
-            for field in fields:
-                condition |= Q(**{f"{field}__icontains": word})
-            queryset = queryset.filter(condition)
-        return queryset
-
-    return method
-
-
-class ReleaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        label=_("Text contains"), method="search", max_length=MAX_QUERY_LENGTH
+        label=_("Search"),
+        method="search",
+        help_text=_('All words must match. "Exact phrase", -excluded word, OR for either.'),
     )
     topic = TopicFilter(
         field_name="positions__topics",
@@ -60,16 +60,22 @@ class ReleaseFilter(django_filters.FilterSet):
         model = Release
         fields = ["q", "topic", "issuing_body", "source"]
 
-    search = contains_all_words(["title", "body"])
-
     def by_source(self, queryset, name, value):
         # A release is from a source if the source published or relayed it.
         return queryset.filter(Q(source=value) | Q(relayed_from=value)).distinct()
 
 
-class PositionFilter(django_filters.FilterSet):
+class PositionFilter(SearchMixin, django_filters.FilterSet):
+    newest_first = (
+        F("release__published_on").desc(nulls_last=True),
+        "-release__public_id",
+        "number",
+    )
+
     q = django_filters.CharFilter(
-        label=_("Text contains"), method="search", max_length=MAX_QUERY_LENGTH
+        label=_("Search"),
+        method="search",
+        help_text=_('All words must match. "Exact phrase", -excluded word, OR for either.'),
     )
     topic = TopicFilter(
         field_name="topics", queryset=Topic.objects.all(), to_field_name="slug", label=_("Topic")
@@ -88,5 +94,3 @@ class PositionFilter(django_filters.FilterSet):
     class Meta:
         model = Position
         fields = ["q", "topic", "stance", "issuing_body", "source"]
-
-    search = contains_all_words(["quote", "summary"])

@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from . import search as search_index
 from . import text
 
 
@@ -352,8 +353,15 @@ class Release(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_position_number = models.PositiveIntegerField(default=0, editable=False)
+    # Derived by the search analyzer from title and body (statements.analysis).
+    search_tokens = models.TextField(default="", editable=False)
+    search_folded = models.TextField(default="", editable=False)
+    search_version = models.PositiveSmallIntegerField(default=0, editable=False)
 
-    history = HistoricalRecords(m2m_fields=[relayed_from])
+    history = HistoricalRecords(
+        m2m_fields=[relayed_from],
+        excluded_fields=["search_tokens", "search_folded", "search_version"],
+    )
     objects = ReleaseQuerySet.as_manager()
 
     class Meta:
@@ -389,10 +397,16 @@ class Release(models.Model):
         self.body_sha256 = self.fingerprint(self.body)
         if self.status == self.Status.PUBLISHED and self.first_published_at is None:
             self.first_published_at = timezone.now()
+        fields, surfaces = search_index.search_fields(self.title, self.body)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "body_sha256", *fields}
         with transaction.atomic():
             if self._state.adding:
                 self._issue_public_id()
             super().save(*args, **kwargs)
+            search_index.record_terms(surfaces)
 
     def get_absolute_url(self):
         return reverse("statements:release-detail", kwargs={"public_id": self.public_id})
@@ -516,8 +530,14 @@ class Position(models.Model):
     note = models.TextField(_("editor's note"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Derived by the search analyzer from quote and summary (statements.analysis).
+    search_tokens = models.TextField(default="", editable=False)
+    search_folded = models.TextField(default="", editable=False)
+    search_version = models.PositiveSmallIntegerField(default=0, editable=False)
 
-    history = HistoricalRecords(m2m_fields=[topics])
+    history = HistoricalRecords(
+        m2m_fields=[topics], excluded_fields=["search_tokens", "search_folded", "search_version"]
+    )
     objects = PositionQuerySet.as_manager()
 
     class Meta:
@@ -549,10 +569,14 @@ class Position(models.Model):
                 gettext("Position refused: %(problem)s") % {"problem": gettext(problem)}
             )
         self.prefix, self.suffix = text.context(self.release.body, self.start, self.end)
+        fields, surfaces = search_index.search_fields(self.quote, self.summary)
+        for name, value in fields.items():
+            setattr(self, name, value)
         with transaction.atomic():
             if self.number is None:
                 self.number = self.release.next_position_number()
             super().save(*args, **kwargs)
+            search_index.record_terms(surfaces)
 
     def get_absolute_url(self):
         return f"{self.release.get_absolute_url()}#p{self.number}"
@@ -577,3 +601,22 @@ class Position(models.Model):
     @property
     def is_public(self):
         return self.release.is_public
+
+
+class SearchTerm(models.Model):
+    """The vocabulary of the archive (surface forms), for substring and fuzzy matching.
+
+    Filled as records are saved; rebuilt by ``manage.py reindex_search``. A
+    word that is no longer in any record does no harm: it matches nothing.
+    """
+
+    MAX_LENGTH = 100
+
+    term = models.CharField(max_length=MAX_LENGTH, unique=True)
+
+    class Meta:
+        verbose_name = _("search term")
+        verbose_name_plural = _("search terms")
+
+    def __str__(self):
+        return self.term

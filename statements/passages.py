@@ -15,17 +15,23 @@ class Run:
     text: str
     numbers: list[int] = field(default_factory=list)
     anchors: list[int] = field(default_factory=list)
+    hit: bool = False  # a word the reader searched for
 
     @property
     def highlighted(self):
         return bool(self.numbers)
 
 
-def runs(body, positions):
-    """Split ``body`` at the positions' offsets; ``positions`` need .start, .end, .number."""
+def runs(body, positions, hits=()):
+    """Split ``body`` at the positions' offsets (and at search ``hits``, (start, end) pairs).
+
+    ``positions`` need .start, .end and .number.
+    """
     cuts = {0, len(body)}
     for position in positions:
         cuts.update((position.start, position.end))
+    for start, end in hits:
+        cuts.update((start, end))
     edges = sorted(c for c in cuts if 0 <= c <= len(body))
     ordered = sorted(positions, key=lambda p: (p.start, p.number))
     out = []
@@ -34,5 +40,6 @@ def runs(body, positions):
             continue
         covering = [p.number for p in ordered if p.start <= left and right <= p.end]
         starting = [p.number for p in ordered if p.start == left]
-        out.append(Run(body[left:right], covering, starting))
+        hit = any(start <= left and right <= end for start, end in hits)
+        out.append(Run(body[left:right], covering, starting, hit))
     return out

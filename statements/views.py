@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
+from . import search
 from .filters import PositionFilter, ReleaseFilter
 from .models import Position, Release, Source, Topic
 from .passages import runs
@@ -105,7 +106,14 @@ class ReleaseDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         positions = sorted(self.object.positions.all(), key=lambda p: (p.start, p.number))
         context["positions"] = positions
-        context["runs"] = runs(self.object.body, positions)
+        hits = []
+        query = self.request.GET.get("q", "")
+        if query:
+            # Highlight what the reader searched for, as the listing matched it.
+            result = search.search(Release.objects.filter(pk=self.object.pk), query, rank=False)
+            hits = search.match_spans(self.object.body, result.tokens, result.phrases)
+            context["search"] = result
+        context["runs"] = runs(self.object.body, positions, hits)
         return context
 
 

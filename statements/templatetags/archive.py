@@ -1,4 +1,5 @@
 from django import template
+from django.utils.html import format_html, format_html_join
 
 from ..dates import format_partial_date, iso_partial_date
 
@@ -15,3 +16,31 @@ def partial_date(value, precision, inferred=False):
 def iso_date(value, precision):
     """The same date in ISO 8601 at its precision, for <time datetime="...">."""
     return iso_partial_date(value, precision)
+
+
+@register.simple_tag
+def highlight(text, result=None, window=0):
+    """``text`` with the words a search matched in <mark>; a window around them if ``window``.
+
+    Every piece of text is escaped (format_html); only the <mark> tags are markup.
+    """
+    from ..search import match_spans, snippet
+
+    spans = match_spans(text, result.tokens, result.phrases) if result else []
+    if window:
+        runs = snippet(text, spans, window)
+    else:
+        runs, cursor = [], 0
+        for start, end in spans:
+            runs += [(text[cursor:start], False), (text[start:end], True)]
+            cursor = end
+        runs.append((text[cursor:], False))
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (format_html("<mark>{}</mark>", piece) if hit else piece,)
+            for piece, hit in runs
+            if piece
+        ),
+    )

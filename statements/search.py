@@ -1,0 +1,380 @@
+"""Full-text search over releases and positions, the same on SQLite and PostgreSQL.
+
+The analyzer (statements.analysis) writes ready-made tokens into derived
+columns (``search_tokens``, ``search_folded``); the databases only match them:
+
+* PostgreSQL: a GIN index on ``to_tsvector('simple', search_tokens)`` and a
+  pg_trgm GIN index on ``search_folded`` (exact phrases);
+* SQLite: FTS5 external-content tables kept in sync by triggers, one over
+  ``search_tokens`` and one trigram table over ``search_folded``.
+
+Queries are built from analyzed tokens only (letters and digits), passed as
+parameters: nothing a reader types reaches FTS5 or tsquery syntax.
+
+A word matches a record if any of its forms (stem, surface form) is among the
+record's tokens. A word that matches few records is widened with the
+vocabulary (``SearchTerm``): words that contain it (غيزستان → قرغيزستان) and
+words spelt nearly the same (كازاخستان → كازخستان); topic aliases widen a word
+always (سوريا → سورية). Those expansions are computed in Python from the same
+candidates on both databases, so the result sets are identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import BooleanField, FloatField, Q
+from django.db.models.expressions import RawSQL
+
+from . import analysis
+from .analysis import Query, Term
+
+FEW_MATCHES = 3  # a word matching fewer records than this is widened
+MAX_SUBSTRING_TERMS = 20
+MAX_FUZZY_TERMS = 5
+
+
+# The tables that are searchable, and the text their tokens come from.
+SEARCHABLE = {
+    "statements_release": ("title", "body"),
+    "statements_position": ("quote", "summary"),
+}
+
+
+def search_fields(*texts):
+    """The derived column values for a record made of ``texts``."""
+    result = analysis.analyze(*texts)
+    return {
+        "search_tokens": result.tokens,
+        "search_folded": result.folded,
+        "search_version": analysis.ANALYZER_VERSION,
+    }, result.surfaces
+
+
+def record_terms(surfaces):
+    """Add words to the vocabulary used for substring and fuzzy matching."""
+    from .models import SearchTerm
+
+    terms = [SearchTerm(term=s) for s in surfaces if len(s) <= SearchTerm.MAX_LENGTH]
+    if terms:
+        SearchTerm.objects.bulk_create(terms, ignore_conflicts=True, batch_size=500)
+
+
+# Backends ------------------------------------------------------------------
+
+
+class PostgreSQLBackend:
+    vendor = "postgresql"
+
+    @staticmethod
+    def _tsquery(tokens):
+        return " | ".join(f"'{t}'" for t in sorted(tokens))
+
+    def tokens_match(self, table, tokens):
+        return (
+            f"to_tsvector('simple', \"{table}\".\"search_tokens\") @@ to_tsquery('simple', %s)",
+            [self._tsquery(tokens)],
+        )
+
+    def phrase_match(self, table, phrase):
+        return f'"{table}"."search_folded" LIKE %s', [f"%{_like_escape(phrase)}%"]
+
+    def rank(self, table, tokens):
+        return (
+            f'ts_rank(to_tsvector(\'simple\', "{table}"."search_tokens"), '
+            "to_tsquery('simple', %s))",
+            [self._tsquery(tokens)],
+        )
+
+    def vocabulary_containing(self, fragment, limit):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT term FROM statements_searchterm WHERE term LIKE %s AND term <> %s "
+                "ORDER BY term LIMIT %s",
+                [f"%{_like_escape(fragment)}%", fragment, limit],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def vocabulary_sharing_trigram(self, word):
+        grams = sorted(analysis.interior_trigrams(word))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT term FROM statements_searchterm WHERE term LIKE ANY(%s)",
+                [[f"%{_like_escape(g)}%" for g in grams]],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+
+class SQLiteBackend:
+    vendor = "sqlite"
+
+    @staticmethod
+    def _fts(tokens):
+        return " OR ".join(f'"{t}"' for t in sorted(tokens))
+
+    def tokens_match(self, table, tokens):
+        return (
+            f'"{table}"."id" IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s)',
+            [self._fts(tokens)],
+        )
+
+    def phrase_match(self, table, phrase):
+        # The trigram table finds candidates; the LIKE keeps exact, case-sensitive matches.
+        return (
+            f'("{table}"."id" IN (SELECT rowid FROM {table}_trgm WHERE {table}_trgm MATCH %s) '
+            f'AND instr("{table}"."search_folded", %s) > 0)',
+            [f'"{phrase}"', phrase],
+        )
+
+    def rank(self, table, tokens):
+        return (
+            f"(SELECT -bm25({table}_fts) FROM {table}_fts WHERE {table}_fts MATCH %s "
+            f'AND {table}_fts.rowid = "{table}"."id")',
+            [self._fts(tokens)],
+        )
+
+    def vocabulary_containing(self, fragment, limit):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT term FROM statements_searchterm WHERE id IN "
+                "(SELECT rowid FROM statements_searchterm_trgm "
+                " WHERE statements_searchterm_trgm MATCH %s) "
+                "AND instr(term, %s) > 0 AND term <> %s ORDER BY term LIMIT %s",
+                [f'"{fragment}"', fragment, fragment, limit],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def vocabulary_sharing_trigram(self, word):
+        grams = sorted(analysis.interior_trigrams(word))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT term FROM statements_searchterm WHERE id IN "
+                "(SELECT rowid FROM statements_searchterm_trgm "
+                " WHERE statements_searchterm_trgm MATCH %s)",
+                [" OR ".join(f'"{g}"' for g in grams)],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+
+def _like_escape(value):
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def backend():
+    if connection.vendor == "postgresql":
+        return PostgreSQLBackend()
+    if connection.vendor == "sqlite":
+        return SQLiteBackend()
+    raise NotImplementedError(f"search does not support {connection.vendor}")
+
+
+# Expansion -----------------------------------------------------------------
+
+
+@dataclass
+class Expansion:
+    """Words added to a query word, to tell the reader ("also matching ...")."""
+
+    word: str
+    aliases: list[str] = field(default_factory=list)
+    containing: list[str] = field(default_factory=list)
+    similar: list[str] = field(default_factory=list)
+
+    @property
+    def shown(self):
+        return self.containing + self.similar
+
+
+def topic_aliases():
+    """Folded surface form → the folded alternatives of the same codebook topic."""
+    from .models import Topic
+
+    groups = {}
+    for name_ar, name_en, aliases in Topic.objects.values_list("name_ar", "name_en", "aliases"):
+        names = [name_ar, name_en, *(a for a in aliases.splitlines() if a.strip())]
+        terms = [
+            t
+            for t in (
+                analysis.word_term(n) if " " not in n.strip() else analysis.phrase_term(n)
+                for n in names
+            )
+            if t
+        ]
+        for term in terms:
+            if term.surface:
+                groups.setdefault(term.surface, []).extend(terms)
+    return groups
+
+
+def expand(query: Query, model, be=None) -> list[Expansion]:
+    """Widen the query's words in place (aliases always; vocabulary when a word matches few)."""
+    be = be or backend()
+    table = model._meta.db_table
+    aliases = topic_aliases()
+    expansions = []
+    for term in [*query.terms(), *query.excluded]:
+        if not term.surface:
+            continue
+        found = Expansion(term.raw)
+        for alias in aliases.get(term.surface, []):
+            if alias.surface != term.surface or alias.phrases:
+                term.tokens = term.tokens | alias.tokens
+                term.phrases = (*term.phrases, *alias.phrases)
+                found.aliases.append(alias.raw)
+        if len(term.surface) >= analysis.MIN_FUZZY_LENGTH and count(model, be, term) < FEW_MATCHES:
+            containing = be.vocabulary_containing(term.surface, MAX_SUBSTRING_TERMS)
+            similar = sorted(
+                (
+                    (analysis.similarity(term.surface, t), t)
+                    for t in be.vocabulary_sharing_trigram(term.surface)
+                    if t != term.surface
+                    and t not in containing
+                    and len(t) >= analysis.MIN_FUZZY_LENGTH
+                ),
+                key=lambda pair: (-pair[0], pair[1]),
+            )
+            similar = [t for score, t in similar if score >= analysis.FUZZY_THRESHOLD]
+            similar = similar[:MAX_FUZZY_TERMS]
+            found.containing, found.similar = containing, similar
+            term.tokens = term.tokens | frozenset(containing) | frozenset(similar)
+        if found.aliases or found.shown:
+            expansions.append(found)
+    del table
+    return expansions
+
+
+# Matching ------------------------------------------------------------------
+
+
+def term_condition(table, term: Term, be) -> Q:
+    parts = []
+    if term.tokens:
+        sql, params = be.tokens_match(table, term.tokens)
+        parts.append(Q(RawSQL(sql, params, output_field=BooleanField())))
+    for phrase in term.phrases:
+        sql, params = be.phrase_match(table, phrase)
+        parts.append(Q(RawSQL(sql, params, output_field=BooleanField())))
+    condition = Q()
+    for part in parts:
+        condition |= part
+    return condition
+
+
+def count(model, be, term):
+    return model._base_manager.filter(term_condition(model._meta.db_table, term, be)).count()
+
+
+def query_condition(table, query: Query, be) -> Q:
+    condition = Q()
+    for clause in query.clauses:
+        conjunction = Q()
+        for term in clause:
+            conjunction &= term_condition(table, term, be)
+        condition |= conjunction
+    return condition
+
+
+@dataclass
+class SearchResult:
+    queryset: object
+    query: Query
+    expansions: list[Expansion]
+
+    @property
+    def tokens(self):
+        out = set()
+        for term in self.query.terms():
+            out |= term.tokens
+        return out
+
+    @property
+    def phrases(self):
+        return [p for term in self.query.terms() for p in term.phrases]
+
+
+def search(queryset, text, *, rank=True):
+    """Filter ``queryset`` (of Release or Position) by what a reader typed.
+
+    Returns a SearchResult whose queryset is annotated with ``search_rank``
+    (0 for matches by phrase only). An empty or unsearchable query leaves the
+    queryset unfiltered.
+    """
+    model = queryset.model
+    table = model._meta.db_table
+    query = analysis.parse_query(text)
+    if query.is_empty and not query.excluded:
+        return SearchResult(queryset, query, [])
+    be = backend()
+    expansions = expand(query, model, be)
+    if not query.is_empty:
+        queryset = queryset.filter(query_condition(table, query, be))
+    for term in query.excluded:
+        queryset = queryset.exclude(term_condition(table, term, be))
+    result = SearchResult(queryset, query, expansions)
+    tokens = result.tokens
+    if rank and tokens:
+        sql, params = be.rank(table, tokens)
+        result.queryset = queryset.annotate(
+            search_rank=RawSQL(sql, params, output_field=FloatField())
+        )
+    return result
+
+
+# Highlighting ----------------------------------------------------------------
+
+
+def match_spans(text, tokens, phrases):
+    """Offsets (start, end) in the canonical ``text`` of the words a search matched."""
+    spans = analysis.word_spans(text)
+    hits = [(s, e) for s, e, forms in spans if tokens & set(forms.tokens)]
+    fulls = [forms.full for _, _, forms in spans]
+    for phrase in phrases:
+        words = phrase.split()
+        n = len(words)
+        for i in range(len(spans) - n + 1):
+            if fulls[i : i + n] == words:
+                hits.append((spans[i][0], spans[i + n - 1][1]))
+    return merge_spans(hits)
+
+
+def merge_spans(spans):
+    merged = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def snippet(text, spans, width=220):
+    """A window of ``text`` around its first match, as runs of (text, is_match)."""
+    if not spans:
+        cut = text[:width]
+        return [(cut + ("…" if len(text) > width else ""), False)]
+    first = spans[0][0]
+    start = max(0, first - width // 3)
+    if start:
+        space = text.rfind(" ", 0, start + 1)
+        start = space + 1 if space > start - 30 else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.find(" ", end)
+        end = space if 0 <= space < end + 30 else end
+    runs, cursor = [], start
+    if start:
+        runs.append(("…", False))
+    for s, e in spans:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        if s > cursor:
+            runs.append((text[cursor:s], False))
+        runs.append((text[s:e], True))
+        cursor = e
+    if cursor < end:
+        runs.append((text[cursor:end], False))
+    if end < len(text):
+        runs.append(("…", False))
+    return runs
