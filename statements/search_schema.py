@@ -76,6 +76,9 @@ def _postgresql_statements():
 def create(connection):
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Rows updated earlier in this transaction leave deferred foreign-key
+            # checks pending, and PostgreSQL refuses CREATE INDEX until they run.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for statement in _postgresql_statements():
                 cursor.execute(statement)
         elif connection.vendor == "sqlite":

@@ -15,7 +15,7 @@ def test_no_pending_migrations():
     assert "No changes detected" in out.getvalue()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migrations_run_backwards_and_forwards():
     call_command("migrate", "statements", "zero", verbosity=0)
     call_command("migrate", verbosity=0)

@@ -57,7 +57,8 @@ class Command(BaseCommand):
                 ignore_conflicts=True,
                 batch_size=BATCH,
             )
-        search_schema.create(connection)
+        if not search_schema.ensure(connection):
+            search_schema.rebuild(connection)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Search index rebuilt (analyzer version {analysis.ANALYZER_VERSION}, "
