@@ -1,14 +1,18 @@
 """The editorial tool: the Django admin, in Arabic, right to left.
 
-Editors create and change drafts; only users with ``publish_release``
-(the publishers group) publish, withdraw, or change what is published.
-Texts pasted into the admin go through the same sanitation as imports, and
-the editor is told what it removed.
+Editors create and change drafts; only users with ``publish_release`` (the
+publishers group) publish, withdraw, or change what is published. The rule
+is ``Release.editable_by``; every admin here asks it. Texts typed or pasted
+into the admin go through the same sanitation as imports, and the editor is
+told what it changed. The change history can be read; restoring a version is
+left to the editorial desk, which re-anchors positions (no "revert" here).
 """
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Subquery
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -18,11 +22,27 @@ from .dates import format_partial_date
 from .models import Position, PublicIdentifier, Release, Source, Topic
 
 RTL_TEXTAREA = {"dir": "rtl", "lang": "ar", "class": "csto-arabic"}
-PUBLISH_PERMISSION = "statements.publish_release"
 
 
 def can_publish(user):
-    return user.has_perm(PUBLISH_PERMISSION)
+    return user.has_perm("statements.publish_release")
+
+
+def editable(user, release):
+    return release is None or release.editable_by(user)
+
+
+class ArabicTextMedia:
+    css = {"all": ["css/admin.css"]}
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """Change history to read. Its form cannot save: that would bypass every rule here."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ArabicSearchMixin:
@@ -41,7 +61,11 @@ class ArabicSearchMixin:
 
 
 class SanitizingFormMixin:
-    """Sanitize the named text fields as at ingest and keep a report for the editor."""
+    """Sanitize text fields as at ingest and keep a report of what changed, for the editor.
+
+    ``sanitized_fields`` are multi-line texts; ``single_line_fields`` are
+    names, titles and the like.
+    """
 
     sanitized_fields: tuple[str, ...] = ()
     single_line_fields: tuple[str, ...] = ()
@@ -51,7 +75,8 @@ class SanitizingFormMixin:
         try:
             clean, report = (text.sanitize_line if single_line else text.sanitize)(value)
         except text.TextError as error:
-            raise forms.ValidationError(str(error)) from None
+            self.add_error(name, str(error))
+            return value
         if report.changed or report.invisible_kept:
             label = self.fields[name].label
             self.sanitation_notes.extend(f"{label}: {m}" for m in report.messages(gettext))
@@ -66,8 +91,19 @@ class SanitizingFormMixin:
         return cleaned
 
 
+class SanitationMessagesMixin:
+    """Tell the editor what sanitation changed, after a successful save."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        for note in getattr(form, "sanitation_notes", []):
+            self.message_user(
+                request, gettext("Sanitation: %(note)s") % {"note": note}, messages.WARNING
+            )
+
+
 class ReleaseAdminForm(SanitizingFormMixin, forms.ModelForm):
-    sanitized_fields = ("body",)
+    sanitized_fields = ("body", "withdrawal_reason")
     single_line_fields = ("title", "dateline", "section_label")
 
     class Meta:
@@ -91,7 +127,10 @@ class ReleaseAdminForm(SanitizingFormMixin, forms.ModelForm):
             self.fields["body"].strip = False
 
 
-class PositionForm(forms.ModelForm):
+class PositionForm(SanitizingFormMixin, forms.ModelForm):
+    sanitized_fields = ("note",)
+    single_line_fields = ("summary",)
+
     class Meta:
         model = Position
         fields = [
@@ -110,10 +149,42 @@ class PositionForm(forms.ModelForm):
             # The quote must equal the text exactly, spaces included.
             self.fields["quote"].strip = False
 
+    def clean_quote(self):
+        # Browsers send a textarea's line breaks as CRLF; the canonical text has LF.
+        # Nothing else is changed: the quote is compared with the text as it is.
+        return self.cleaned_data["quote"].replace("\r\n", "\n").replace("\r", "\n")
+
+
+class PositionInlineFormSet(BaseInlineFormSet):
+    """Check every position of the release against the text being saved.
+
+    The positions in the form are checked by their own validation; this
+    checks those that are not (a page posted without its inline forms), so a
+    changed text never leaves a passage off its offsets.
+    """
+
+    def clean(self):
+        super().clean()
+        if self.instance.pk is None:
+            return
+        in_form = {form.instance.pk for form in self.forms if form.instance.pk}
+        problems = self.instance.detached_positions(self.instance.body)
+        numbers = dict(Position.objects.filter(release=self.instance).values_list("number", "pk"))
+        missing = [p for p in problems if numbers.get(int(p[2:])) not in in_form]
+        if missing:
+            raise forms.ValidationError(
+                gettext(
+                    "The changed text no longer contains these passages at their offsets: "
+                    "%(list)s. Correct the positions in the same save, or undo the change."
+                )
+                % {"list": "; ".join(missing)}
+            )
+
 
 class PositionInline(admin.StackedInline):
     model = Position
     form = PositionForm
+    formset = PositionInlineFormSet
     extra = 0
     autocomplete_fields = ["topics"]
     readonly_fields = ["number"]
@@ -128,24 +199,13 @@ class PositionInline(admin.StackedInline):
     ordering = ["start", "number"]
 
     def has_change_permission(self, request, obj=None):
-        return _editable(request, obj) and super().has_change_permission(request, obj)
+        return editable(request.user, obj) and super().has_change_permission(request, obj)
 
     def has_add_permission(self, request, obj=None):
-        return _editable(request, obj) and super().has_add_permission(request, obj)
+        return editable(request.user, obj) and super().has_add_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return _editable(request, obj) and super().has_delete_permission(request, obj)
-
-
-def _editable(request, release):
-    return editable_by(request.user, release)
-
-
-def editable_by(user, release):
-    """Published and withdrawn releases are changed by publishers only."""
-    if release is None or release.status in (Release.Status.DRAFT, Release.Status.IN_REVIEW):
-        return True
-    return can_publish(user)
+        return editable(request.user, obj) and super().has_delete_permission(request, obj)
 
 
 class PublicationDateFilter(admin.SimpleListFilter):
@@ -161,23 +221,42 @@ class PublicationDateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ArabicTextMedia:
-    css = {"all": ["css/admin.css"]}
+class StableSlugMixin:
+    """A slug is part of public URLs: set once, when the record is created."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "slug"] if obj is not None else fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
 
 
 @admin.register(PublicIdentifier)
 class PublicIdentifierAdmin(admin.ModelAdmin):
     """The register of issued identifiers: read-only, for audit (nothing is ever deleted)."""
 
-    list_display = ["number", "issued_at", "release_link"]
+    list_display = ["number", "issued_at", "release_title"]
     search_fields = ["=number"]
     date_hierarchy = "issued_at"
     ordering = ["-number"]
 
+    def get_queryset(self, request):
+        releases = Release.objects.filter(public_id=OuterRef("number"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _title=Subquery(releases.values("title")[:1]),
+                _release_pk=Subquery(releases.values("pk")[:1]),
+            )
+        )
+
     @admin.display(description=_("release"))
-    def release_link(self, obj):
-        release = Release.objects.filter(public_id=obj.number).first()
-        return str(release) if release else gettext("— (deleted draft; never reissued)")
+    def release_title(self, obj):
+        if obj._release_pk is None:
+            return gettext("— (deleted draft; never reissued)")
+        return obj._title or gettext("(no title)")
 
     def has_add_permission(self, request):
         return False
@@ -189,8 +268,18 @@ class PublicIdentifierAdmin(admin.ModelAdmin):
         return False
 
 
+class SourceForm(SanitizingFormMixin, forms.ModelForm):
+    sanitized_fields = ("aliases",)
+    single_line_fields = ("name", "name_en", "country")
+
+    class Meta:
+        model = Source
+        fields = ["name", "name_en", "slug", "kind", "country", "homepage", "aliases"]
+
+
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(StableSlugMixin, SanitationMessagesMixin, HistoryAdmin):
+    form = SourceForm
     list_display = ["name", "name_en", "kind", "country", "release_count"]
     list_filter = ["kind"]
     search_fields = ["name", "name_en", "aliases", "slug"]
@@ -205,8 +294,18 @@ class SourceAdmin(SimpleHistoryAdmin):
         return obj._release_count
 
 
+class TopicForm(SanitizingFormMixin, forms.ModelForm):
+    sanitized_fields = ("aliases", "description")
+    single_line_fields = ("name_ar", "name_en")
+
+    class Meta:
+        model = Topic
+        fields = ["slug", "name_ar", "name_en", "kind", "parent", "aliases", "description"]
+
+
 @admin.register(Topic)
-class TopicAdmin(SimpleHistoryAdmin):
+class TopicAdmin(StableSlugMixin, SanitationMessagesMixin, HistoryAdmin):
+    form = TopicForm
     list_display = ["name_ar", "name_en", "kind", "parent", "position_count"]
     list_filter = ["kind"]
     search_fields = ["name_ar", "name_en", "aliases", "slug"]
@@ -223,7 +322,7 @@ class TopicAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(ArabicSearchMixin, SimpleHistoryAdmin):
+class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
     Media = ArabicTextMedia
     form = ReleaseAdminForm
     inlines = [PositionInline]
@@ -289,13 +388,16 @@ class ReleaseAdmin(ArabicSearchMixin, SimpleHistoryAdmin):
         return obj._position_count
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and _editable(request, obj)
+        return super().has_change_permission(request, obj) and editable(request.user, obj)
 
     def has_delete_permission(self, request, obj=None):
         # Nothing that was ever public is deleted: it is withdrawn instead.
         if obj is not None and obj.first_published_at is not None:
             return False
         return super().has_delete_permission(request, obj)
+
+    def has_publish_permission(self, request):
+        return can_publish(request.user)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -306,19 +408,23 @@ class ReleaseAdmin(ArabicSearchMixin, SimpleHistoryAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
+        # The change form validated every position against the new text
+        # (PositionInlineFormSet) before getting here; the corrected positions
+        # are saved right after the release.
+        obj.save(anchors_checked=True)
         for note in getattr(form, "sanitation_notes", []):
             self.message_user(
                 request, gettext("Sanitation: %(note)s") % {"note": note}, messages.WARNING
             )
-        super().save_model(request, obj, form, change)
 
-    @admin.action(description=_("Send the selected drafts for review"))
+    @admin.action(description=_("Send the selected drafts for review"), permissions=["change"])
     def submit_for_review(self, request, queryset):
         changed = 0
         for release in queryset.filter(status=Release.Status.DRAFT):
-            release.status = Release.Status.IN_REVIEW
-            release.save()
-            changed += 1
+            if release.editable_by(request.user):
+                release.status = Release.Status.IN_REVIEW
+                release.save(update_fields=["status", "updated_at"])
+                changed += 1
         self.message_user(
             request,
             ngettext("%(n)d release sent for review.", "%(n)d releases sent for review.", changed)
@@ -338,23 +444,25 @@ class ReleaseAdmin(ArabicSearchMixin, SimpleHistoryAdmin):
             % {"n": changed},
         )
 
-    def has_publish_permission(self, request):
-        return can_publish(request.user)
-
 
 @admin.register(Position)
-class PositionAdmin(ArabicSearchMixin, SimpleHistoryAdmin):
-    public_id_lookup = "release__public_id"
+class PositionAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
     Media = ArabicTextMedia
     form = PositionForm
+    public_id_lookup = "release__public_id"
     list_display = ["__str__", "stance", "summary", "release", "attribution"]
     list_filter = ["stance", "attribution", "topics__kind", "release__status"]
     # Searched with the Arabic analyzer (quote and summary), or by release identifier.
     search_fields = ["quote", "summary"]
     autocomplete_fields = ["release", "topics"]
     list_select_related = ["release", "release__source"]
-    readonly_fields = ["number", "prefix", "suffix"]
     date_hierarchy = "release__published_on"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A position belongs to its release for good: its number is that release's.
+        if obj is not None:
+            return ["release", "number", "prefix", "suffix"]
+        return ["number", "prefix", "suffix"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -364,7 +472,7 @@ class PositionAdmin(ArabicSearchMixin, SimpleHistoryAdmin):
             def clean(self):
                 cleaned = super().clean()
                 release = cleaned.get("release")
-                if release is not None and not editable_by(user, release):
+                if release is not None and not editable(user, release):
                     raise forms.ValidationError(
                         gettext("Only a publisher can change the positions of a published release.")
                     )
@@ -373,11 +481,11 @@ class PositionAdmin(ArabicSearchMixin, SimpleHistoryAdmin):
         return GuardedPositionForm
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and _editable(
-            request, obj.release if obj else None
+        return super().has_change_permission(request, obj) and editable(
+            request.user, obj.release if obj else None
         )
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and _editable(
-            request, obj.release if obj else None
+        return super().has_delete_permission(request, obj) and editable(
+            request.user, obj.release if obj else None
         )

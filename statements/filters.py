@@ -7,11 +7,20 @@ Any text is accepted there; the analyzer cuts a very long query and says so.
 """
 
 import django_filters
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from . import search
-from .models import IssuingBody, Position, Release, Source, Stance, Topic
+from .models import (
+    NEWEST_FIRST,
+    POSITION_NEWEST_FIRST,
+    IssuingBody,
+    Position,
+    Release,
+    Source,
+    Stance,
+    Topic,
+)
 
 
 class TopicFilter(django_filters.ModelChoiceFilter):
@@ -38,7 +47,7 @@ class SearchMixin:
 
 
 class ReleaseFilter(SearchMixin, django_filters.FilterSet):
-    newest_first = (F("published_on").desc(nulls_last=True), "-public_id")
+    newest_first = NEWEST_FIRST
 
     q = django_filters.CharFilter(
         label=_("Search"),
@@ -66,11 +75,7 @@ class ReleaseFilter(SearchMixin, django_filters.FilterSet):
 
 
 class PositionFilter(SearchMixin, django_filters.FilterSet):
-    newest_first = (
-        F("release__published_on").desc(nulls_last=True),
-        "-release__public_id",
-        "number",
-    )
+    newest_first = POSITION_NEWEST_FIRST
 
     q = django_filters.CharFilter(
         label=_("Search"),
@@ -85,12 +90,13 @@ class PositionFilter(SearchMixin, django_filters.FilterSet):
         field_name="release__issuing_body", choices=IssuingBody.choices, label=_("Issuing body")
     )
     source = django_filters.ModelChoiceFilter(
-        field_name="release__source",
-        queryset=Source.objects.all(),
-        to_field_name="slug",
-        label=_("Source"),
+        queryset=Source.objects.all(), to_field_name="slug", label=_("Source"), method="by_source"
     )
 
     class Meta:
         model = Position
         fields = ["q", "topic", "stance", "issuing_body", "source"]
+
+    def by_source(self, queryset, name, value):
+        # As for releases: the source published or relayed the position's release.
+        return queryset.filter(Q(release__source=value) | Q(release__relayed_from=value)).distinct()

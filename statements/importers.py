@@ -27,11 +27,12 @@ import datetime
 import json
 import re
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils.text import slugify
 
@@ -53,6 +54,13 @@ JSONL_KEYS = {
     "relayed_from",
 }
 MAX_HEADER_WORDS = 4
+# Section labels news sites put before a text ("متابعات: أكد ..."). Words before
+# a colon on the first line are taken as a label only if they are one of these
+# or a label already in the archive; anything else stays in the body.
+SECTION_LABELS = frozenset(
+    ["متابعات", "عاجل", "خاص", "تقرير", "أخبار", "محليات", "دوليات", "عربي ودولي", "سياسة",
+     "تحديث", "متابعة", "ترجمات", "رصد"]
+)  # fmt: skip
 _SENTENCE_PUNCTUATION = re.compile(r"[.!?؟،,;؛]")
 _DASHES = "-–—"
 
@@ -165,7 +173,13 @@ def _known_place(name):
     )
 
 
-def split_header(raw: str) -> tuple[dict, str]:
+def known_section_labels():
+    return SECTION_LABELS | set(
+        Release.objects.exclude(section_label="").values_list("section_label", flat=True)
+    )
+
+
+def split_header(raw: str, labels=None) -> tuple[dict, str]:
     """Split the first line of a seed-format text into header fields and the body.
 
     Returns ({"dateline", "agency", "section_label"}, body). The header is
@@ -178,12 +192,8 @@ def split_header(raw: str) -> tuple[dict, str]:
 
     # "متابعات: أكد وزراء ..." — a label followed by a colon, on the body's first line.
     label, colon, after = line.partition(":")
-    if (
-        colon
-        and after.strip()
-        and 0 < len(label.split()) <= 2
-        and not _SENTENCE_PUNCTUATION.search(label)
-    ):
+    labels = known_section_labels() if labels is None else labels
+    if colon and after.strip() and label.strip() in labels:
         header["section_label"] = label.strip()
         return header, (after.strip() + ("\n" + rest if rest else "")).strip()
 
@@ -294,11 +304,11 @@ def parse_jsonl_record(line: str) -> ReleaseData:
 
 
 def find_source(name: str) -> Source | None:
-    """A source by its Arabic or English name, or one of its aliases."""
+    """A source by its slug, Arabic or English name, or one of its aliases."""
     name = name.strip()
     if not name:
         return None
-    exact = Source.objects.filter(Q(name=name) | Q(name_en__iexact=name)).first()
+    exact = Source.objects.filter(Q(slug=name) | Q(name=name) | Q(name_en__iexact=name)).first()
     if exact:
         return exact
     for source in Source.objects.exclude(aliases=""):
@@ -311,17 +321,32 @@ def get_or_create_source(name: str) -> tuple[Source, bool]:
     source = find_source(name)
     if source:
         return source, False
-    slug = slugify(name, allow_unicode=True)[:200] or "source"
+    slug = slugify(name, allow_unicode=True)[:190] or "source"
     base, n = slug, 2
     while Source.objects.filter(slug=slug).exists():
-        slug, n = f"{base}-{n}"[:200], n + 1
-    return Source.objects.create(name=name, slug=slug), True
+        slug, n = f"{base}-{n}", n + 1
+    source = Source(name=name, slug=slug)
+    try:
+        source.full_clean()
+    except ValidationError as error:
+        raise RecordError(f"source {name[:40]!r}…: {_flatten(error)}") from None
+    source.save()
+    return source, True
+
+
+def import_key(data: ReleaseData) -> str:
+    """The natural key of an imported text: its URL, else the fingerprint of its text."""
+    return data.url or f"sha256:{Release.fingerprint(data.body)}"
 
 
 def existing_release(data: ReleaseData) -> Release | None:
+    """The release this record was imported as before (even if its text was corrected since)."""
+    key = import_key(data)
     if data.url:
-        return Release.objects.filter(url=data.url).first()
-    return Release.objects.filter(body_sha256=Release.fingerprint(data.body), url="").first()
+        match = Q(import_key=key) | Q(url=data.url)
+    else:
+        match = Q(import_key=key) | Q(body_sha256=Release.fingerprint(data.body), url="")
+    return Release.objects.filter(match).order_by("pk").first()
 
 
 def save_release(data: ReleaseData, *, default_source: Source | None = None, status=None):
@@ -331,7 +356,13 @@ def save_release(data: ReleaseData, *, default_source: Source | None = None, sta
     """
     found = existing_release(data)
     if found:
-        return found, False, []
+        notes = []
+        if found.body != data.body:
+            notes.append(
+                "the text in the file differs from the archive's (corrected since, or changed at "
+                "the source); the archive's text was kept — compare them in the admin"
+            )
+        return found, False, notes
     notes = []
     if default_source is not None:
         source = default_source
@@ -363,6 +394,7 @@ def save_release(data: ReleaseData, *, default_source: Source | None = None, sta
         published_precision=data.published_precision,
         published_inferred=data.published_inferred,
         status=status or Release.Status.DRAFT,
+        import_key=import_key(data),
     )
     try:
         release.full_clean(exclude=["public_id"])
@@ -391,17 +423,31 @@ def _records(path: Path) -> Iterable[tuple[str, Callable[[], ReleaseData]]]:
     except UnicodeDecodeError as error:
         raise RecordError(f"not UTF-8 text (bad byte at offset {error.start})") from None
     if path.suffix.lower() == ".jsonl":
-        for number, line in enumerate(raw.splitlines(), start=1):
+        bom = raw.startswith(text.BOM)
+        raw = raw.removeprefix(text.BOM)
+        # Lines end at LF only: JSON strings may hold U+2028 and other separators.
+        for number, line in enumerate(raw.split("\n"), start=1):
+            line = line.removesuffix("\r")
             if line.strip():
-                yield f"{path.name}:{number}", (lambda line=line: parse_jsonl_record(line))
+                yield (
+                    f"{path.name}:{number}",
+                    (lambda line=line, bom=bom and number == 1: _jsonl(line, bom)),
+                )
     else:
         yield path.name, (lambda: parse_txt(raw))
+
+
+def _jsonl(line, bom):
+    data = parse_jsonl_record(line)
+    if bom:
+        data.warnings.append("removed a byte-order mark (BOM) at the start of the file")
+    return data
 
 
 def count_records(path: Path) -> int:
     if path.suffix.lower() == ".jsonl":
         with path.open("rb") as handle:
-            return sum(1 for line in handle if line.strip())
+            return sum(1 for line in handle if line.strip(b" \t\r\n\xef\xbb\xbf"))
     return 1
 
 
@@ -424,29 +470,33 @@ def import_paths(
     """
     result = ImportResult(dry_run=dry_run)
     txt_date = parse_partial_date(published, precision) if published or precision else None
-    done = 0
-    with transaction.atomic():
-        for path in map(Path, paths):
-            if path.suffix.lower() not in (".txt", ".jsonl"):
-                result.outcomes.append(
-                    Outcome(str(path), "error", message="not a .txt or .jsonl file")
-                )
-                continue
-            try:
-                records = list(_records(path))
-            except (OSError, RecordError) as error:
-                result.outcomes.append(Outcome(path.name, "error", message=str(error)))
-                continue
-            for where, parse in records:
-                result.outcomes.append(
-                    _import_one(where, parse, path, source, txt_date, inferred, status)
-                )
-                done += 1
-                if progress:
-                    progress(done)
+    # Each record commits on its own; a dry run holds everything in one
+    # transaction and rolls it back at the end.
+    with transaction.atomic() if dry_run else nullcontext():
+        _import_all(paths, result, source, txt_date, inferred, status, progress)
         if dry_run:
             transaction.set_rollback(True)
     return result
+
+
+def _import_all(paths, result, source, txt_date, inferred, status, progress):
+    done = 0
+    for path in map(Path, paths):
+        if path.suffix.lower() not in (".txt", ".jsonl"):
+            result.outcomes.append(Outcome(str(path), "error", message="not a .txt or .jsonl file"))
+            continue
+        try:
+            records = list(_records(path))
+        except (OSError, RecordError) as error:
+            result.outcomes.append(Outcome(path.name, "error", message=str(error)))
+            continue
+        for where, parse in records:
+            result.outcomes.append(
+                _import_one(where, parse, path, source, txt_date, inferred, status)
+            )
+            done += 1
+            if progress:
+                progress(done)
 
 
 def _import_one(where, parse, path, source, txt_date, inferred, status):
@@ -459,7 +509,9 @@ def _import_one(where, parse, path, source, txt_date, inferred, status):
             release, created, notes = save_release(data, default_source=source, status=status)
     except RecordError as error:
         return Outcome(where, "error", message=str(error))
-    except (IntegrityError, text.TextError) as error:
+    except text.TextError as error:
+        return Outcome(where, "error", message=str(error))
+    except DatabaseError as error:
         return Outcome(where, "error", message=f"refused by the database: {error}")
     notes = data.warnings + data.report.messages() + notes
     return Outcome(where, "created" if created else "exists", release=release, notes=notes)

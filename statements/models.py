@@ -10,7 +10,8 @@ both QuerySets.
 import hashlib
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.core.management.color import no_style
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.urls import reverse
@@ -243,13 +244,20 @@ def public_releases_q(prefix=""):
     return Q(**{f"{prefix}status": Release.Status.PUBLISHED})
 
 
+NEWEST_FIRST = (F("published_on").desc(nulls_last=True), "-public_id")
+
+
 class ReleaseQuerySet(models.QuerySet):
     def published(self):
         return self.filter(public_releases_q())
 
+    def withdrawn(self):
+        """Withdrawn releases: no longer public, but their permalinks answer with a tombstone."""
+        return self.filter(status=Release.Status.WITHDRAWN)
+
     def newest_first(self):
         """Newest publication date first, undated last (explicit: GROUP BY drops Meta.ordering)."""
-        return self.order_by(F("published_on").desc(nulls_last=True), "-public_id")
+        return self.order_by(*NEWEST_FIRST)
 
 
 class ReleaseStatus(models.TextChoices):
@@ -294,6 +302,16 @@ class Release(models.Model):
         help_text=_("The Arabic text exactly as the source published it (after sanitation)."),
     )
     body_sha256 = models.CharField(_("text fingerprint (SHA-256)"), max_length=64, editable=False)
+    import_key = models.CharField(
+        _("import key"),
+        max_length=2000,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "How the importer recognizes this text on a second run: its original URL, or the "
+            "fingerprint of the text as first imported. Kept when the text is corrected."
+        ),
+    )
     dateline = models.CharField(
         _("dateline"), max_length=200, blank=True, help_text=_("The place the text is dated from.")
     )
@@ -382,6 +400,11 @@ class Release(models.Model):
             models.UniqueConstraint(
                 fields=["url"], condition=~Q(url=""), name="%(app_label)s_release_url_unique"
             ),
+            models.UniqueConstraint(
+                fields=["import_key"],
+                condition=~Q(import_key=""),
+                name="%(app_label)s_release_import_key_unique",
+            ),
             *date_precision_checks("published"),
             *date_precision_checks("statement"),
         ]
@@ -393,7 +416,23 @@ class Release(models.Model):
     def __str__(self):
         return f"{self.public_id or '—'}: {self.display_title}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, anchors_checked=False, **kwargs):
+        """Save; refuse a changed text that would leave a position off its passage.
+
+        ``anchors_checked`` is for callers that have already validated every
+        position against the new text (the admin's change form does, with its
+        inline positions, which it saves right after).
+        """
+        if not anchors_checked and not self._state.adding:
+            problems = self.detached_positions()
+            if problems:
+                raise ValidationError(
+                    gettext(
+                        "The changed text no longer contains these passages at their offsets: "
+                        "%(list)s. Correct the positions in the same save, or undo the change."
+                    )
+                    % {"list": "; ".join(problems)}
+                )
         self.body_sha256 = self.fingerprint(self.body)
         if self.status == self.Status.PUBLISHED and self.first_published_at is None:
             self.first_published_at = timezone.now()
@@ -414,10 +453,6 @@ class Release(models.Model):
     @staticmethod
     def fingerprint(body):
         return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-    @property
-    def is_public(self):
-        return self.status == self.Status.PUBLISHED
 
     @property
     def has_title(self):
@@ -442,12 +477,64 @@ class Release(models.Model):
             return f"[{body_label}{gettext(', ')}{self.dateline}]"
         return f"[{body_label}]"
 
+    # Which status may follow which. A published text is never taken back
+    # silently: it is withdrawn, with a public reason, and its permalink says so.
+    TRANSITIONS = {
+        ReleaseStatus.DRAFT: {
+            ReleaseStatus.DRAFT,
+            ReleaseStatus.IN_REVIEW,
+            ReleaseStatus.PUBLISHED,
+        },
+        ReleaseStatus.IN_REVIEW: {
+            ReleaseStatus.DRAFT,
+            ReleaseStatus.IN_REVIEW,
+            ReleaseStatus.PUBLISHED,
+        },
+        ReleaseStatus.PUBLISHED: {ReleaseStatus.PUBLISHED, ReleaseStatus.WITHDRAWN},
+        ReleaseStatus.WITHDRAWN: {ReleaseStatus.WITHDRAWN, ReleaseStatus.PUBLISHED},
+    }
+
+    def stored_status(self):
+        if self.pk is None:
+            return None
+        return Release.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+
+    def detached_positions(self, body=None):
+        """Positions whose stored quote is not at its offsets in ``body`` (default: self.body)."""
+        if self.pk is None:
+            return []
+        body = self.body if body is None else body
+        return [
+            f"#p{p.number}"
+            for p in Position.objects.filter(release_id=self.pk).only(
+                "number", "start", "end", "quote"
+            )
+            if text.anchor_problem(body, p.start, p.end, p.quote)
+        ]
+
+    def editable_by(self, user):
+        """Drafts and texts in review are edited by editors; what was published, by publishers."""
+        if self.status in (self.Status.DRAFT, self.Status.IN_REVIEW):
+            return user.has_perm("statements.change_release")
+        return user.has_perm("statements.publish_release")
+
     def clean(self):
         check_date_precision(self.published_on, self.published_precision, "published_on")
         check_date_precision(self.statement_on, self.statement_precision, "statement_on")
         if self.status == self.Status.WITHDRAWN and not self.withdrawal_reason.strip():
             raise ValidationError(
                 {"withdrawal_reason": _("Give the public reason for withdrawing this release.")}
+            )
+        before = self.stored_status()
+        if before is not None and self.status not in self.TRANSITIONS[before]:
+            raise ValidationError(
+                {
+                    "status": _(
+                        "A published release cannot go back to %(status)s: withdraw it, "
+                        "with a public reason."
+                    )
+                    % {"status": self.get_status_display()}
+                }
             )
 
     def _issue_public_id(self):
@@ -464,6 +551,12 @@ class Release(models.Model):
                 }
             )
         PublicIdentifier.objects.create(number=self.public_id)
+        # An explicit number (a restore) must not be drawn again by the sequence.
+        sql = connection.ops.sequence_reset_sql(no_style(), [PublicIdentifier])
+        if sql:
+            with connection.cursor() as cursor:
+                for statement in sql:
+                    cursor.execute(statement)
 
     def next_position_number(self):
         """Issue the next position number; numbers are never recycled, even after a deletion."""
@@ -474,9 +567,20 @@ class Release(models.Model):
         return self.last_position_number
 
 
+POSITION_NEWEST_FIRST = (
+    F("release__published_on").desc(nulls_last=True),
+    "-release__public_id",
+    "number",
+)
+
+
 class PositionQuerySet(models.QuerySet):
     def published(self):
         return self.filter(public_releases_q("release__"))
+
+    def newest_first(self):
+        """Positions of the newest releases first (undated last), in release order."""
+        return self.order_by(*POSITION_NEWEST_FIRST)
 
 
 class Stance(models.TextChoices):
@@ -543,7 +647,7 @@ class Position(models.Model):
     class Meta:
         verbose_name = _("position")
         verbose_name_plural = _("positions")
-        ordering = ["release", "start", "number"]
+        ordering = ["release_id", "start", "number"]
         constraints = [
             choices_check("stance", Stance, "%(app_label)s_position_stance_valid"),
             choices_check("attribution", Attribution, "%(app_label)s_position_attribution_valid"),
@@ -597,10 +701,6 @@ class Position(models.Model):
         problem = self.anchor_problem()
         if problem:
             raise ValidationError({"quote": gettext(problem)})
-
-    @property
-    def is_public(self):
-        return self.release.is_public
 
 
 class SearchTerm(models.Model):

@@ -88,6 +88,7 @@ class SanitationReport:
 
     removed: Counter = field(default_factory=Counter)
     line_endings_normalized: int = 0
+    lines_joined: bool = False
     nfc_changed: bool = False
     trimmed: bool = False
     invisible_kept: Counter = field(default_factory=Counter)
@@ -95,7 +96,11 @@ class SanitationReport:
     @property
     def changed(self) -> bool:
         return bool(
-            self.removed or self.line_endings_normalized or self.nfc_changed or self.trimmed
+            self.removed
+            or self.line_endings_normalized
+            or self.lines_joined
+            or self.nfc_changed
+            or self.trimmed
         )
 
     def messages(self, translate=lambda message: message) -> list[str]:
@@ -114,6 +119,8 @@ class SanitationReport:
                 translate(gettext_noop("normalized %(count)d line ending(s) to LF"))
                 % {"count": self.line_endings_normalized}
             )
+        if self.lines_joined:
+            out.append(translate(gettext_noop("joined the lines of a one-line field with spaces")))
         if self.nfc_changed:
             out.append(translate(gettext_noop("normalized to Unicode NFC")))
         if self.trimmed:
@@ -128,6 +135,7 @@ class SanitationReport:
     def merge(self, other: SanitationReport) -> None:
         self.removed.update(other.removed)
         self.line_endings_normalized += other.line_endings_normalized
+        self.lines_joined = self.lines_joined or other.lines_joined
         self.nfc_changed = self.nfc_changed or other.nfc_changed
         self.trimmed = self.trimmed or other.trimmed
         self.invisible_kept.update(other.invisible_kept)
@@ -176,6 +184,7 @@ def sanitize_line(text: str) -> tuple[str, SanitationReport]:
     text, report = sanitize(text)
     if "\n" in text or "\t" in text:
         text = " ".join(text.split())
+        report.lines_joined = True
     return text, report
 
 

@@ -1,6 +1,9 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
+from .converters import UnicodeSlugConverter
+
+register_converter(UnicodeSlugConverter, "uslug")
 
 app_name = "statements"
 
@@ -11,6 +14,6 @@ urlpatterns = [
     path("r/<int:public_id>/", views.ReleaseDetailView.as_view(), name="release-detail"),
     path("topics/", views.TopicListView.as_view(), name="topic-list"),
     path("topics/<slug:slug>/", views.TopicDetailView.as_view(), name="topic-detail"),
-    path("sources/<str:slug>/", views.SourceDetailView.as_view(), name="source-detail"),
+    path("sources/<uslug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),
     path("healthz/", views.healthz, name="healthz"),
 ]

@@ -71,9 +71,7 @@ class PositionListView(FilterView):
     paginate_by = PAGE_SIZE
 
     def get_queryset(self):
-        return public_positions().order_by(
-            "-release__published_on", "-release__public_id", "number"
-        )
+        return public_positions().newest_first()
 
 
 class ReleaseDetailView(DetailView):
@@ -82,9 +80,7 @@ class ReleaseDetailView(DetailView):
 
     def get(self, request, *args, **kwargs):
         public_id = kwargs["public_id"]
-        withdrawn = Release.objects.filter(
-            public_id=public_id, status=Release.Status.WITHDRAWN
-        ).first()
+        withdrawn = Release.objects.withdrawn().filter(public_id=public_id).first()
         if withdrawn is not None:
             return render(
                 request, "statements/release_withdrawn.html", {"release": withdrawn}, status=410
@@ -146,7 +142,7 @@ class TopicDetailView(ListView):
             public_positions()
             .filter(topics__in=self.topic.descendant_ids())
             .distinct()
-            .order_by("-release__published_on", "-release__public_id", "number")
+            .newest_first()
         )
 
     def get_context_data(self, **kwargs):

@@ -12,6 +12,7 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": "a-production-key-" + "x" * 50,
     "DJANGO_ALLOWED_HOSTS": "archive.example.org",
     "DJANGO_SECURE_SSL_REDIRECT": "1",
+    "DJANGO_HSTS_PRELOAD": "1",
 }
 
 
@@ -81,7 +82,8 @@ def test_database_locale_check_refuses_a_c_locale_database():
     import psycopg
     from psycopg import sql
 
-    url = os.environ["DATABASE_URL"]
+    # The maintenance database, which always exists (DATABASE_URL's may not).
+    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
     name = "csto_c_locale_check"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))

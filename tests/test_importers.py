@@ -153,6 +153,7 @@ class TestJsonl:
         assert Release.objects.count() == 1
         assert Release.objects.get().body == "نص صححه محرر."
         assert "already in the archive" in out
+        assert "differs from the archive's" in out
 
     def test_idempotent_on_body_without_url(self, tmp_path):
         record = {**self.RECORD, "url": ""}

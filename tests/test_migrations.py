@@ -20,8 +20,20 @@ def test_migrations_run_backwards_and_forwards():
     call_command("migrate", "statements", "zero", verbosity=0)
     call_command("migrate", verbosity=0)
     assert Topic.objects.filter(slug="syria").exists()
-    # Reversing the codebook keeps topics that an editor has since used.
     call_command("migrate", "statements", "0001", verbosity=0)
     assert not Topic.objects.exists()
+    call_command("migrate", verbosity=0)
+    assert Topic.objects.count() >= 30
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_reversing_the_codebook_keeps_topics_in_use():
+    from tests.factories import make_position
+
+    syria = Topic.objects.get(slug="syria")
+    make_position(topics=[syria])
+    call_command("migrate", "statements", "0001", verbosity=0)
+    # The used topic stays, and so does its parent; unused ones go.
+    assert set(Topic.objects.values_list("slug", flat=True)) == {"syria", "middle-east"}
     call_command("migrate", verbosity=0)
     assert Topic.objects.count() >= 30

@@ -148,8 +148,9 @@ class TestPosition:
         release = make_release()
         position = make_position(release, quote="منظمة معاهدة الأمن الجماعي")
         assert position.number == 1
-        assert release.body.endswith(position.suffix) or position.suffix in release.body
-        assert position.prefix == release.body[: position.start][-32:]
+        assert position.suffix == release.body[position.end : position.end + 32]
+        assert position.prefix == release.body[max(0, position.start - 32) : position.start]
+        assert len(position.suffix) == 32
         assert position.get_absolute_url() == f"/r/{release.public_id}/#p1"
 
     def test_numbers_are_never_recycled(self):

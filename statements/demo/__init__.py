@@ -3,7 +3,9 @@
 The texts go through the same importer as any other file; positions are given
 by their exact quote, and their offsets are found in the canonical text (a
 quote that is missing or occurs twice is an error, never a guess). Loading is
-idempotent: a second run changes nothing.
+idempotent and only ever creates: a demo release already in the archive (found
+by its import key, even after its text was corrected) is left exactly as the
+editors left it — status, text and positions.
 """
 
 import json
@@ -23,6 +25,33 @@ class DemoDataError(Exception):
 
 def read_spec():
     return json.loads((DEMO_DIR / "demo.json").read_text(encoding="utf-8"))
+
+
+def _complete(release, item, sources, topics):
+    """Metadata, positions and publication of a demo release just created."""
+    release.statement_on, release.statement_precision = parse_partial_date(item["statement"])
+    release.statement_inferred = item["statement_inferred"]
+    release.relayed_from.set(sources[slug] for slug in item["relayed_from"])
+    for entry in item["positions"]:
+        missing = [slug for slug in entry["topics"] if slug not in topics]
+        if missing:
+            raise DemoDataError(f"unknown topics in the codebook: {missing}")
+        start, end = find_offsets(release.body, entry["quote"])
+        position = Position(
+            release=release,
+            start=start,
+            end=end,
+            quote=entry["quote"],
+            stance=entry["stance"],
+            attribution=entry["attribution"],
+            summary=entry["summary"],
+            note=entry.get("note", ""),
+        )
+        position.full_clean(exclude=["number", "topics"])
+        position.save()
+        position.topics.set(topics[slug] for slug in entry["topics"])
+    release.status = Release.Status.PUBLISHED
+    release.save()
 
 
 def find_offsets(body, quote):
@@ -63,33 +92,6 @@ def load_demo():
         data.issuing_body = item["issuing_body"]
         release, created, _ = save_release(data, default_source=sources[item["source"]])
         if created:
-            release.statement_on, release.statement_precision = parse_partial_date(
-                item["statement"]
-            )
-            release.statement_inferred = item["statement_inferred"]
-            release.save()
-            release.relayed_from.set(sources[slug] for slug in item["relayed_from"])
-        if not release.positions.exists():
-            for entry in item["positions"]:
-                start, end = find_offsets(release.body, entry["quote"])
-                position = Position(
-                    release=release,
-                    start=start,
-                    end=end,
-                    quote=entry["quote"],
-                    stance=entry["stance"],
-                    attribution=entry["attribution"],
-                    summary=entry["summary"],
-                    note=entry.get("note", ""),
-                )
-                position.full_clean(exclude=["number", "topics"])
-                position.save()
-                missing = [slug for slug in entry["topics"] if slug not in topics]
-                if missing:
-                    raise DemoDataError(f"unknown topics in the codebook: {missing}")
-                position.topics.set(topics[slug] for slug in entry["topics"])
-        if release.status in (Release.Status.DRAFT, Release.Status.IN_REVIEW):
-            release.status = Release.Status.PUBLISHED
-            release.save()
+            _complete(release, item, sources, topics)
         releases.append(release)
     return releases

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from statements.importers import RecordError, count_records, import_paths
-from statements.models import DatePrecision, Release, Source
+from statements.importers import RecordError, count_records, find_source, import_paths
+from statements.models import DatePrecision, Release
 
 
 class Command(BaseCommand):
@@ -44,11 +44,7 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {', '.join(missing)}")
         source_obj = None
         if source:
-            source_obj = (
-                Source.objects.filter(slug=source).first()
-                or Source.objects.filter(name=source).first()
-                or Source.objects.filter(name_en__iexact=source).first()
-            )
+            source_obj = find_source(source)
             if source_obj is None:
                 raise CommandError(f"unknown source {source!r}; create it in the admin first")
 
