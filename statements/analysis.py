@@ -235,10 +235,18 @@ class Term:
     tokens: frozenset[str] = frozenset()  # match any of these tokens...
     phrases: tuple[str, ...] = ()  # ...or any of these folded phrases (" a b ")
     surface: str = ""  # for words: the surface form, used for expansions
+    # For each phrase, the tokens of its searchable words: a record that has the
+    # phrase has all of them (empty for a phrase of common words only).
+    anchors: tuple[frozenset[str], ...] = ()
 
     @property
     def is_phrase(self) -> bool:
         return not self.tokens and bool(self.phrases)
+
+    @property
+    def rank_safe(self) -> bool:
+        """Every record this term matches has one of its tokens or anchors."""
+        return bool(self.tokens or self.anchors) and all(self.anchors)
 
 
 @dataclass
@@ -271,14 +279,14 @@ def word_term(raw: str) -> Term | None:
 
 
 def phrase_term(raw: str) -> Term | None:
-    fulls = [analyze_word(t).full for t in WORD_RE.findall(fold(raw))]
-    if not fulls:
+    words = [analyze_word(t) for t in WORD_RE.findall(fold(raw))]
+    if not words:
         return None
-    if len(fulls) == 1:
-        forms = analyze_word(WORD_RE.findall(fold(raw))[0])
-        if forms.indexed:
-            return Term(raw, frozenset(forms.tokens), (), forms.surface)
-    return Term(raw, frozenset(), (f" {' '.join(fulls)} ",))
+    if len(words) == 1 and words[0].indexed:
+        return Term(raw, frozenset(words[0].tokens), (), words[0].surface)
+    anchor = frozenset(token for forms in words for token in forms.tokens)
+    phrase = f" {' '.join(forms.full for forms in words)} "
+    return Term(raw, frozenset(), (phrase,), anchors=(anchor,))
 
 
 _QUERY_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')

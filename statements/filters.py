@@ -41,7 +41,7 @@ class SearchMixin:
     def search(self, queryset, name, value):
         result = search.search(queryset, value)
         self.search_result = result
-        if "search_rank" in result.queryset.query.annotations:
+        if result.ranked:
             return result.queryset.order_by("-search_rank", *self.newest_first)
         return result.queryset
 

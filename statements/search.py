@@ -3,8 +3,9 @@
 The analyzer (statements.analysis) writes ready-made tokens into derived
 columns (``search_tokens``, ``search_folded``); the databases only match them:
 
-* PostgreSQL: a GIN index on ``to_tsvector('simple', search_tokens)`` and a
-  pg_trgm GIN index on ``search_folded`` (exact phrases);
+* PostgreSQL: a GIN index on ``search_vector``, a stored generated column
+  ``to_tsvector('simple', search_tokens)``, and a pg_trgm GIN index on
+  ``search_folded`` (exact phrases);
 * SQLite: FTS5 external-content tables kept in sync by triggers, one over
   ``search_tokens`` and one trigram table over ``search_folded``.
 
@@ -72,19 +73,20 @@ class PostgreSQLBackend:
         return " | ".join(f"'{t}'" for t in sorted(tokens))
 
     def tokens_match(self, table, tokens):
+        # search_vector is to_tsvector('simple', search_tokens), a stored
+        # generated column (search_schema), so no row is parsed at query time.
         return (
-            f"to_tsvector('simple', \"{table}\".\"search_tokens\") @@ to_tsquery('simple', %s)",
+            f'"{table}"."search_vector" @@ to_tsquery(\'simple\', %s)',
             [self._tsquery(tokens)],
         )
 
     def phrase_match(self, table, phrase):
         return f'"{table}"."search_folded" LIKE %s', [f"%{_like_escape(phrase)}%"]
 
-    def rank(self, table, tokens):
-        return (
-            f'ts_rank(to_tsvector(\'simple\', "{table}"."search_tokens"), '
-            "to_tsquery('simple', %s))",
-            [self._tsquery(tokens)],
+    def ranked(self, queryset, table, tokens):
+        sql = f'ts_rank("{table}"."search_vector", to_tsquery(\'simple\', %s))'
+        return queryset.annotate(
+            search_rank=RawSQL(sql, [self._tsquery(tokens)], output_field=FloatField())
         )
 
     def vocabulary_containing(self, fragment, limit):
@@ -127,11 +129,18 @@ class SQLiteBackend:
             [f'"{phrase}"', phrase],
         )
 
-    def rank(self, table, tokens):
-        return (
-            f"(SELECT -bm25({table}_fts) FROM {table}_fts WHERE {table}_fts MATCH %s "
-            f'AND {table}_fts.rowid = "{table}"."id")',
-            [self._fts(tokens)],
+    def ranked(self, queryset, table, tokens):
+        # bm25() is only cheap inside the FTS query itself: join the FTS table
+        # (a correlated subquery per row is 30× slower). The join also filters,
+        # so it is used only when every result has one of ``tokens``.
+        fts = f"{table}_fts"
+        return queryset.extra(  # noqa: S610 - constant table names; the query is a parameter
+            select={"search_rank": f"-bm25({fts})"},
+            tables=[fts],
+            # The unary + keeps SQLite from probing the FTS table once per row by
+            # rowid: the MATCH drives the join, each result found by primary key.
+            where=[f'+{fts}.rowid = "{table}"."id"', f"{fts} MATCH %s"],
+            params=[self._fts(tokens)],
         )
 
     def vocabulary_containing(self, fragment, limit):
@@ -217,12 +226,21 @@ def expand(query: Query, model, be=None) -> list[Expansion]:
         if not term.surface:
             continue
         found = Expansion(term.raw)
+        if term.anchors and not term.tokens:
+            continue  # an exact phrase is not widened
         for alias in aliases.get(term.surface, []):
-            if alias.surface != term.surface or alias.phrases:
+            if alias.tokens and alias.surface != term.surface:
                 term.tokens = term.tokens | alias.tokens
-                term.phrases = (*term.phrases, *alias.phrases)
                 found.aliases.append(alias.raw)
-        if len(term.surface) >= analysis.MIN_FUZZY_LENGTH and count(model, be, term) < FEW_MATCHES:
+            for phrase, anchor in zip(alias.phrases, alias.anchors, strict=True):
+                # A name that contains the word itself ("الجمهورية العربية السورية"
+                # for سورية) finds nothing more: skip its costly phrase match.
+                if anchor & term.tokens:
+                    continue
+                term.phrases = (*term.phrases, phrase)
+                term.anchors = (*term.anchors, anchor)
+                found.aliases.append(alias.raw)
+        if len(term.surface) >= analysis.MIN_FUZZY_LENGTH and matches_few(model, be, term):
             containing = be.vocabulary_containing(term.surface, MAX_SUBSTRING_TERMS)
             similar = sorted(
                 (
@@ -261,8 +279,12 @@ def term_condition(table, term: Term, be) -> Q:
     return condition
 
 
-def count(model, be, term):
-    return model._base_manager.filter(term_condition(model._meta.db_table, term, be)).count()
+def matches_few(model, be, term):
+    """Whether the word (with its aliases' words) is in fewer than FEW_MATCHES records."""
+    table = model._meta.db_table
+    sql, params = be.tokens_match(table, term.tokens)
+    matching = model._base_manager.filter(RawSQL(sql, params, output_field=BooleanField()))
+    return len(matching.values_list("pk", flat=True)[:FEW_MATCHES]) < FEW_MATCHES
 
 
 def query_condition(table, query: Query, be) -> Q:
@@ -280,12 +302,24 @@ class SearchResult:
     queryset: object
     query: Query
     expansions: list[Expansion]
+    ranked: bool = False  # the queryset has a search_rank to order by
 
     @property
     def tokens(self):
         out = set()
         for term in self.query.terms():
             out |= term.tokens
+        return out
+
+    @property
+    def rank_tokens(self):
+        """Words every result has at least one of, for scoring: the words matched and the
+        searchable words of the phrases matched."""
+        out = set()
+        for term in self.query.terms():
+            out |= term.tokens
+            for anchor in term.anchors:
+                out |= anchor
         return out
 
     @property
@@ -296,9 +330,9 @@ class SearchResult:
 def search(queryset, text, *, rank=True):
     """Filter ``queryset`` (of Release or Position) by what a reader typed.
 
-    Returns a SearchResult whose queryset is annotated with ``search_rank``
-    (0 for matches by phrase only). An empty or unsearchable query leaves the
-    queryset unfiltered.
+    Returns a SearchResult whose queryset has a ``search_rank`` to order by
+    (``result.ranked``) when the query has words. An empty or unsearchable
+    query leaves the queryset unfiltered.
     """
     model = queryset.model
     table = model._meta.db_table
@@ -312,12 +346,12 @@ def search(queryset, text, *, rank=True):
     for term in query.excluded:
         queryset = queryset.exclude(term_condition(table, term, be))
     result = SearchResult(queryset, query, expansions)
-    tokens = result.tokens
-    if rank and tokens:
-        sql, params = be.rank(table, tokens)
-        result.queryset = queryset.annotate(
-            search_rank=RawSQL(sql, params, output_field=FloatField())
-        )
+    # Scoring needs, in every result, one of the scored words. A result always
+    # has the words of the phrase it matched, unless the phrase is only common
+    # words ("إلا من"): a query with such a phrase is listed newest first.
+    if rank and query.clauses and all(any(t.rank_safe for t in c) for c in query.clauses):
+        result.queryset = be.ranked(queryset, table, result.rank_tokens)
+        result.ranked = True
     return result
 
 

@@ -1,6 +1,8 @@
 """The search index's database objects, per backend (see statements.search).
 
-Created and dropped by migration 0004; ``ensure`` runs after every migrate:
+On PostgreSQL the tokens are also kept as a stored generated tsvector column,
+``search_vector``, which Django's models do not declare: the database fills
+it. Created and dropped by migration 0004; ``ensure`` runs after every migrate:
 on SQLite, Django rebuilds a table to alter it and the rebuild drops its
 triggers, so ``ensure`` puts back whatever is missing and rebuilds the FTS
 tables it had to repair. ``rebuild`` refills them (``reindex_search``).
@@ -61,8 +63,11 @@ def _postgresql_statements():
     statements = ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]
     for table in SEARCHABLE_TABLES:
         statements += [
-            f"CREATE INDEX IF NOT EXISTS {table}_search_tokens_gin ON {table} "
-            "USING gin (to_tsvector('simple', search_tokens))",
+            # Stored, so that matching and ranking never parse a row's tokens.
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS search_vector tsvector "
+            "GENERATED ALWAYS AS (to_tsvector('simple', search_tokens)) STORED",
+            f"CREATE INDEX IF NOT EXISTS {table}_search_vector_gin ON {table} "
+            "USING gin (search_vector)",
             f"CREATE INDEX IF NOT EXISTS {table}_search_folded_trgm ON {table} "
             "USING gin (search_folded gin_trgm_ops)",
         ]
@@ -91,8 +96,9 @@ def drop(connection):
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for table in SEARCHABLE_TABLES:
-                cursor.execute(f"DROP INDEX IF EXISTS {table}_search_tokens_gin")
+                cursor.execute(f"DROP INDEX IF EXISTS {table}_search_vector_gin")
                 cursor.execute(f"DROP INDEX IF EXISTS {table}_search_folded_trgm")
+                cursor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_vector")
             cursor.execute(f"DROP INDEX IF EXISTS {VOCABULARY}_term_trgm")
         elif connection.vendor == "sqlite":
             for kind, name, _ in reversed(_sqlite_objects()):
@@ -119,7 +125,7 @@ def missing(connection):
         if connection.vendor == "postgresql":
             cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
             present = {row[0] for row in cursor.fetchall()}
-            wanted = [f"{t}_search_tokens_gin" for t in SEARCHABLE_TABLES]
+            wanted = [f"{t}_search_vector_gin" for t in SEARCHABLE_TABLES]
             wanted += [f"{t}_search_folded_trgm" for t in SEARCHABLE_TABLES]
             wanted.append(f"{VOCABULARY}_term_trgm")
             return [name for name in wanted if name not in present]

@@ -1,7 +1,8 @@
 """Public pages: thin generic views over the published QuerySets."""
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.generic import DetailView, ListView, TemplateView
@@ -13,6 +14,18 @@ from .models import Position, Release, Source, Topic
 from .passages import runs
 
 PAGE_SIZE = 20
+
+
+def position_count():
+    """The number of positions of each release, as a subquery (no GROUP BY on the listing)."""
+    counts = (
+        Position.objects.filter(release=OuterRef("pk"))
+        .order_by()
+        .values("release")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts), 0)
 
 
 def public_positions():
@@ -31,7 +44,7 @@ class HomeView(TemplateView):
         context["latest_releases"] = (
             Release.objects.published()
             .select_related("source")
-            .annotate(position_count=Count("positions"))
+            .annotate(position_count=position_count())
             .newest_first()[:8]
         )
         context["topics"] = (
@@ -60,7 +73,7 @@ class ReleaseListView(FilterView):
             Release.objects.published()
             .select_related("source")
             .prefetch_related("relayed_from")
-            .annotate(position_count=Count("positions", distinct=True))
+            .annotate(position_count=position_count())
             .newest_first()
         )
 
@@ -164,7 +177,7 @@ class SourceDetailView(ListView):
             .filter(Q(source=self.source) | Q(relayed_from=self.source))
             .distinct()
             .select_related("source")
-            .annotate(position_count=Count("positions", distinct=True))
+            .annotate(position_count=position_count())
             .newest_first()
         )
 
