@@ -219,15 +219,12 @@ def topic_aliases():
 def expand(query: Query, model, be=None) -> list[Expansion]:
     """Widen the query's words in place (aliases always; vocabulary when a word matches few)."""
     be = be or backend()
-    table = model._meta.db_table
     aliases = topic_aliases()
     expansions = []
     for term in [*query.terms(), *query.excluded]:
         if not term.surface:
-            continue
-        found = Expansion(term.raw)
-        if term.anchors and not term.tokens:
             continue  # an exact phrase is not widened
+        found = Expansion(term.raw)
         for alias in aliases.get(term.surface, []):
             if alias.tokens and alias.surface != term.surface:
                 term.tokens = term.tokens | alias.tokens
@@ -258,7 +255,6 @@ def expand(query: Query, model, be=None) -> list[Expansion]:
             term.tokens = term.tokens | frozenset(containing) | frozenset(similar)
         if found.aliases or found.shown:
             expansions.append(found)
-    del table
     return expansions
 
 
