@@ -72,13 +72,13 @@ class PostgreSQLBackend:
     def _tsquery(tokens):
         return " | ".join(f"'{t}'" for t in sorted(tokens))
 
-    def tokens_match(self, table, tokens):
+    def tokens_match(self, table, groups):
+        """Records with a token of every group (groups: sets of alternative tokens)."""
         # search_vector is to_tsvector('simple', search_tokens), a stored
-        # generated column (search_schema), so no row is parsed at query time.
-        return (
-            f'"{table}"."search_vector" @@ to_tsquery(\'simple\', %s)',
-            [self._tsquery(tokens)],
-        )
+        # generated column (search_schema), so no row is parsed at query time;
+        # one tsquery for all groups reads each row's vector once.
+        query = " & ".join(f"({self._tsquery(group)})" for group in groups)
+        return f'"{table}"."search_vector" @@ to_tsquery(\'simple\', %s)', [query]
 
     def phrase_match(self, table, phrase):
         return f'"{table}"."search_folded" LIKE %s', [f"%{_like_escape(phrase)}%"]
@@ -115,10 +115,11 @@ class SQLiteBackend:
     def _fts(tokens):
         return " OR ".join(f'"{t}"' for t in sorted(tokens))
 
-    def tokens_match(self, table, tokens):
+    def tokens_match(self, table, groups):
+        """Records with a token of every group (groups: sets of alternative tokens)."""
         return (
             f'"{table}"."id" IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s)',
-            [self._fts(tokens)],
+            [" AND ".join(f"({self._fts(g)})" for g in groups)],
         )
 
     def phrase_match(self, table, phrase):
@@ -264,7 +265,7 @@ def expand(query: Query, model, be=None) -> list[Expansion]:
 def term_condition(table, term: Term, be) -> Q:
     parts = []
     if term.tokens:
-        sql, params = be.tokens_match(table, term.tokens)
+        sql, params = be.tokens_match(table, [term.tokens])
         parts.append(Q(RawSQL(sql, params, output_field=BooleanField())))
     for phrase in term.phrases:
         sql, params = be.phrase_match(table, phrase)
@@ -278,7 +279,7 @@ def term_condition(table, term: Term, be) -> Q:
 def matches_few(model, be, term):
     """Whether the word (with its aliases' words) is in fewer than FEW_MATCHES records."""
     table = model._meta.db_table
-    sql, params = be.tokens_match(table, term.tokens)
+    sql, params = be.tokens_match(table, [term.tokens])
     matching = model._base_manager.filter(RawSQL(sql, params, output_field=BooleanField()))
     return len(matching.values_list("pk", flat=True)[:FEW_MATCHES]) < FEW_MATCHES
 
@@ -286,9 +287,15 @@ def matches_few(model, be, term):
 def query_condition(table, query: Query, be) -> Q:
     condition = Q()
     for clause in query.clauses:
+        # The words of a clause are matched in one full-text expression.
+        words = [t.tokens for t in clause if t.tokens and not t.phrases]
         conjunction = Q()
+        if words:
+            sql, params = be.tokens_match(table, words)
+            conjunction &= Q(RawSQL(sql, params, output_field=BooleanField()))
         for term in clause:
-            conjunction &= term_condition(table, term, be)
+            if term.phrases:
+                conjunction &= term_condition(table, term, be)
         condition |= conjunction
     return condition
 
