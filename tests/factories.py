@@ -69,3 +69,50 @@ def make_user(*groups, **kwargs):
     for name in groups:
         user.groups.add(Group.objects.get(name=name))
     return user
+
+
+def release_form_data(release, with_positions=True, **changes):
+    """The admin change form's POST data for ``release`` (and its positions), with ``changes``.
+
+    Without positions it is a page posted with no inline forms, as a script might send.
+    """
+    positions = list(release.positions.order_by("start", "number")) if with_positions else []
+    data = {
+        "status": release.status,
+        "withdrawal_reason": release.withdrawal_reason,
+        "title": release.title,
+        "section_label": release.section_label,
+        "dateline": release.dateline,
+        "body": release.body,
+        "source": release.source_id,
+        "url": release.url,
+        "archived_url": release.archived_url,
+        "issuing_body": release.issuing_body,
+        "published_on": release.published_on.isoformat() if release.published_on else "",
+        "published_precision": release.published_precision,
+        "statement_on": release.statement_on.isoformat() if release.statement_on else "",
+        "statement_precision": release.statement_precision,
+        "positions-TOTAL_FORMS": len(positions),
+        "positions-INITIAL_FORMS": len(positions),
+        "positions-MIN_NUM_FORMS": 0,
+        "positions-MAX_NUM_FORMS": 1000,
+    }
+    if release.published_inferred:
+        data["published_inferred"] = "on"
+    for i, p in enumerate(positions):
+        data.update(
+            {
+                f"positions-{i}-id": p.pk,
+                f"positions-{i}-release": release.pk,
+                f"positions-{i}-stance": p.stance,
+                f"positions-{i}-attribution": p.attribution,
+                f"positions-{i}-start": p.start,
+                f"positions-{i}-end": p.end,
+                f"positions-{i}-quote": p.quote,
+                f"positions-{i}-topics": [t.pk for t in p.topics.all()],
+                f"positions-{i}-summary": p.summary,
+                f"positions-{i}-note": p.note,
+            }
+        )
+    data.update(changes)
+    return data

@@ -7,7 +7,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from statements.models import Position, Release
-from tests.factories import make_position, make_release, make_topic, make_user
+from tests.factories import make_position, make_release, make_topic, make_user, release_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -21,50 +21,6 @@ def superuser_client(db):
 
 def admin_url(model, view, *args):
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
-
-
-def release_form_data(release, **changes):
-    """The change form's POST data for ``release`` and its positions, with ``changes``."""
-    positions = list(release.positions.order_by("start", "number"))
-    data = {
-        "status": release.status,
-        "withdrawal_reason": release.withdrawal_reason,
-        "title": release.title,
-        "section_label": release.section_label,
-        "dateline": release.dateline,
-        "body": release.body,
-        "source": release.source_id,
-        "url": release.url,
-        "archived_url": release.archived_url,
-        "issuing_body": release.issuing_body,
-        "published_on": release.published_on.isoformat() if release.published_on else "",
-        "published_precision": release.published_precision,
-        "statement_on": release.statement_on.isoformat() if release.statement_on else "",
-        "statement_precision": release.statement_precision,
-        "positions-TOTAL_FORMS": len(positions),
-        "positions-INITIAL_FORMS": len(positions),
-        "positions-MIN_NUM_FORMS": 0,
-        "positions-MAX_NUM_FORMS": 1000,
-    }
-    if release.published_inferred:
-        data["published_inferred"] = "on"
-    for i, p in enumerate(positions):
-        data.update(
-            {
-                f"positions-{i}-id": p.pk,
-                f"positions-{i}-release": release.pk,
-                f"positions-{i}-stance": p.stance,
-                f"positions-{i}-attribution": p.attribution,
-                f"positions-{i}-start": p.start,
-                f"positions-{i}-end": p.end,
-                f"positions-{i}-quote": p.quote,
-                f"positions-{i}-topics": [t.pk for t in p.topics.all()],
-                f"positions-{i}-summary": p.summary,
-                f"positions-{i}-note": p.note,
-            }
-        )
-    data.update(changes)
-    return data
 
 
 class TestEveryPageRenders:

@@ -15,7 +15,15 @@ from django.urls import reverse
 from statements import importers
 from statements.demo import load_demo
 from statements.models import Position, Release, Source, Topic
-from tests.factories import BODY, make_position, make_release, make_source, make_topic, make_user
+from tests.factories import (
+    BODY,
+    make_position,
+    make_release,
+    make_source,
+    make_topic,
+    make_user,
+    release_form_data,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -32,28 +40,7 @@ def admin_url(model, view, *args):
 
 def release_post(release, **changes):
     """A change-form POST that carries no inline forms (as a script or old page might)."""
-    data = {
-        "status": release.status,
-        "withdrawal_reason": release.withdrawal_reason,
-        "title": release.title,
-        "section_label": release.section_label,
-        "dateline": release.dateline,
-        "body": release.body,
-        "source": release.source_id,
-        "url": release.url,
-        "archived_url": release.archived_url,
-        "issuing_body": release.issuing_body,
-        "published_on": "",
-        "published_precision": release.published_precision,
-        "statement_on": "",
-        "statement_precision": release.statement_precision,
-        "positions-TOTAL_FORMS": 0,
-        "positions-INITIAL_FORMS": 0,
-        "positions-MIN_NUM_FORMS": 0,
-        "positions-MAX_NUM_FORMS": 1000,
-    }
-    data.update(changes)
-    return data
+    return release_form_data(release, with_positions=False, **changes)
 
 
 def anchored(position):
