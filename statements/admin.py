@@ -19,7 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import search, text
 from .dates import format_partial_date
-from .models import Position, PublicIdentifier, Release, Source, Topic
+from .models import Position, PublicIdentifier, Release, Source, Topic, detached_message
 
 RTL_TEXTAREA = {"dir": "rtl", "lang": "ar", "class": "csto-arabic"}
 
@@ -168,17 +168,9 @@ class PositionInlineFormSet(BaseInlineFormSet):
         if self.instance.pk is None:
             return
         in_form = {form.instance.pk for form in self.forms if form.instance.pk}
-        problems = self.instance.detached_positions(self.instance.body)
-        numbers = dict(Position.objects.filter(release=self.instance).values_list("number", "pk"))
-        missing = [p for p in problems if numbers.get(int(p[2:])) not in in_form]
+        missing = [p for p in self.instance.detached_positions() if p.pk not in in_form]
         if missing:
-            raise forms.ValidationError(
-                gettext(
-                    "The changed text no longer contains these passages at their offsets: "
-                    "%(list)s. Correct the positions in the same save, or undo the change."
-                )
-                % {"list": "; ".join(missing)}
-            )
+            raise forms.ValidationError(detached_message(missing))
 
 
 class PositionInline(admin.StackedInline):

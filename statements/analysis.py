@@ -240,10 +240,6 @@ class Term:
     anchors: tuple[frozenset[str], ...] = ()
 
     @property
-    def is_phrase(self) -> bool:
-        return not self.tokens and bool(self.phrases)
-
-    @property
     def rank_safe(self) -> bool:
         """Every record this term matches has one of its tokens or anchors."""
         return bool(self.tokens or self.anchors) and all(self.anchors)

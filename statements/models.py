@@ -282,6 +282,7 @@ class Release(models.Model):
     """One Arabic text as a source published it."""
 
     Status = ReleaseStatus
+    SEARCHED_FIELDS = ("title", "body")  # analyzed into the search_* columns
 
     IssuingBody = IssuingBody
 
@@ -424,19 +425,15 @@ class Release(models.Model):
         inline positions, which it saves right after).
         """
         if not anchors_checked and not self._state.adding:
-            problems = self.detached_positions()
-            if problems:
-                raise ValidationError(
-                    gettext(
-                        "The changed text no longer contains these passages at their offsets: "
-                        "%(list)s. Correct the positions in the same save, or undo the change."
-                    )
-                    % {"list": "; ".join(problems)}
-                )
+            detached = self.detached_positions()
+            if detached:
+                raise ValidationError(detached_message(detached))
         self.body_sha256 = self.fingerprint(self.body)
         if self.status == self.Status.PUBLISHED and self.first_published_at is None:
             self.first_published_at = timezone.now()
-        fields, surfaces = search_index.search_fields(self.title, self.body)
+        fields, surfaces = search_index.search_fields(
+            *(getattr(self, name) for name in self.SEARCHED_FIELDS)
+        )
         for name, value in fields.items():
             setattr(self, name, value)
         if kwargs.get("update_fields") is not None:
@@ -500,12 +497,12 @@ class Release(models.Model):
         return Release.objects.filter(pk=self.pk).values_list("status", flat=True).first()
 
     def detached_positions(self, body=None):
-        """Positions whose stored quote is not at its offsets in ``body`` (default: self.body)."""
+        """Stored positions whose quote is not at its offsets in ``body`` (default: self.body)."""
         if self.pk is None:
             return []
         body = self.body if body is None else body
         return [
-            f"#p{p.number}"
+            p
             for p in Position.objects.filter(release_id=self.pk).only(
                 "number", "start", "end", "quote"
             )
@@ -574,6 +571,14 @@ POSITION_NEWEST_FIRST = (
 )
 
 
+def detached_message(positions):
+    """The editor's message for positions a changed text would leave off their passage."""
+    return gettext(
+        "The changed text no longer contains these passages at their offsets: "
+        "%(list)s. Correct the positions in the same save, or undo the change."
+    ) % {"list": "; ".join(f"#p{p.number}" for p in positions)}
+
+
 class PositionQuerySet(models.QuerySet):
     def published(self):
         return self.filter(public_releases_q("release__"))
@@ -605,6 +610,7 @@ class Position(models.Model):
     """One stance a release takes, anchored to the passage that expresses it."""
 
     Stance = Stance
+    SEARCHED_FIELDS = ("quote", "summary")  # analyzed into the search_* columns
 
     Attribution = Attribution
 
@@ -673,7 +679,9 @@ class Position(models.Model):
                 gettext("Position refused: %(problem)s") % {"problem": gettext(problem)}
             )
         self.prefix, self.suffix = text.context(self.release.body, self.start, self.end)
-        fields, surfaces = search_index.search_fields(self.quote, self.summary)
+        fields, surfaces = search_index.search_fields(
+            *(getattr(self, name) for name in self.SEARCHED_FIELDS)
+        )
         for name, value in fields.items():
             setattr(self, name, value)
         with transaction.atomic():

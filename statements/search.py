@@ -36,13 +36,6 @@ MAX_SUBSTRING_TERMS = 20
 MAX_FUZZY_TERMS = 5
 
 
-# The tables that are searchable, and the text their tokens come from.
-SEARCHABLE = {
-    "statements_release": ("title", "body"),
-    "statements_position": ("quote", "summary"),
-}
-
-
 def search_fields(*texts):
     """The derived column values for a record made of ``texts``."""
     result = analysis.analyze(*texts)

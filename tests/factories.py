@@ -116,3 +116,19 @@ def release_form_data(release, with_positions=True, **changes):
         )
     data.update(changes)
     return data
+
+
+def position_form_data(position, **changes):
+    """The Position admin change form's POST data for ``position``, with ``changes``."""
+    data = {
+        "start": position.start,
+        "end": position.end,
+        "quote": position.quote,
+        "stance": position.stance,
+        "attribution": position.attribution,
+        "summary": position.summary,
+        "note": position.note,
+        "topics": [t.pk for t in position.topics.all()],
+    }
+    data.update(changes)
+    return data

@@ -7,7 +7,14 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from statements.models import Position, Release
-from tests.factories import make_position, make_release, make_topic, make_user, release_form_data
+from tests.factories import (
+    make_position,
+    make_release,
+    make_topic,
+    make_user,
+    position_form_data,
+    release_form_data,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -135,10 +142,8 @@ class TestGroups:
         assert response.status_code == 403
         response = editor_client.post(
             admin_url(Position, "change", position.pk),
-            {"start": position.start, "end": position.end, "quote": position.quote,
-             "stance": "rejects", "attribution": "direct", "summary": "تغيير",
-             "topics": [t.pk for t in position.topics.all()]},
-        )  # fmt: skip
+            position_form_data(position, stance="rejects", summary="تغيير"),
+        )
         assert response.status_code == 403
         release.refresh_from_db()
         position.refresh_from_db()

@@ -68,10 +68,20 @@ def test_collectstatic_and_hashed_names(tmp_path):
 
 
 @pytest.mark.django_db
-def test_database_locale_check_passes_on_the_test_database():
+def test_database_checks_pass_on_the_test_database():
+    """On PostgreSQL the locale check (csto.E002) runs, on SQLite the FTS5 one (csto.E003)."""
     from django.core.checks import run_checks
+    from django.db import connection
 
-    assert [e for e in run_checks(databases=["default"]) if e.id == "csto.E002"] == []
+    from statements import checks
+
+    ran = (
+        checks.postgresql_locale
+        if connection.vendor == "postgresql"
+        else checks.sqlite_full_text_search
+    )
+    assert ran(None, databases=["default"]) == []
+    assert [e for e in run_checks(databases=["default"]) if e.id.startswith("csto.")] == []
 
 
 @pytest.mark.skipif(

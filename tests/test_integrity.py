@@ -22,6 +22,7 @@ from tests.factories import (
     make_source,
     make_topic,
     make_user,
+    position_form_data,
     release_form_data,
 )
 
@@ -158,10 +159,8 @@ class TestPositionsStayInTheirRelease:
         position = make_position(release, quote="سورية", topics=[make_topic()])
         response = login("editors").post(
             admin_url(Position, "change", position.pk),
-            {"start": position.start, "end": position.end, "quote": position.quote,
-             "stance": "rejects", "attribution": "direct", "summary": "تغيير",
-             "topics": [t.pk for t in position.topics.all()]},
-        )  # fmt: skip
+            position_form_data(position, stance="rejects", summary="تغيير"),
+        )
         assert response.status_code == 403
         position.refresh_from_db()
         assert position.stance == "supports"
@@ -171,10 +170,8 @@ class TestPositionsStayInTheirRelease:
         position = make_position(release, quote="سورية", topics=[make_topic()])
         response = login("editors").post(
             admin_url(Position, "change", position.pk),
-            {"start": position.start, "end": position.end, "quote": position.quote,
-             "stance": "rejects", "attribution": "direct", "summary": "تغيير",
-             "topics": [t.pk for t in position.topics.all()]},
-        )  # fmt: skip
+            position_form_data(position, stance="rejects", summary="تغيير"),
+        )
         assert response.status_code == 302
         position.refresh_from_db()
         assert position.stance == "rejects"

@@ -25,7 +25,8 @@ class Command(BaseCommand):
     def handle(self, *args, stale_only, **options):
         verbose = options["verbosity"] >= 1
         vocabulary = set()
-        for model, sources in ((Release, ("title", "body")), (Position, ("quote", "summary"))):
+        for model in (Release, Position):
+            sources = model.SEARCHED_FIELDS
             queryset = model.objects.order_by("pk")
             if stale_only:
                 queryset = queryset.exclude(search_version=analysis.ANALYZER_VERSION)
