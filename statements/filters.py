@@ -1,30 +1,159 @@
 """One FilterSet per public listing; the filters live in the URL's query string.
 
-Invalid values (an unknown topic, a stance that does not exist) are form
-errors shown on the page, never a server error. ``q`` is the Arabic search
-(statements.search): when it is given, results come by relevance, then newest.
-Any text is accepted there; the analyzer cuts a very long query and says so.
+Invalid values (an unknown topic, a stance that does not exist, "2018-13")
+are form errors shown on the page, never a server error. ``q`` is the Arabic
+search (statements.search): when it is given, results come by relevance, then
+newest, unless the reader orders them by date.
+
+Dates respect their precision. ``from``/``to`` take a year (2018), a month
+(2018-11) or a day (2018-11-08); a record is in the range when the whole
+period its date is known to lies in it. A release known only to "2018" is in
+"2018", "2015–2020" and "from 2018", but not in "November 2018": the archive
+does not guess the day it does not know. Undated records are left out of any
+date range.
 """
 
+import calendar
+import datetime
+import re
+
 import django_filters
-from django.db.models import Q
+from django import forms
+from django_filters.fields import ModelChoiceField
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from . import search
 from .models import (
     NEWEST_FIRST,
     POSITION_NEWEST_FIRST,
+    DatePrecision,
     IssuingBody,
     Position,
     Release,
     Source,
     Stance,
     Topic,
+    TopicKind,
 )
+
+OLDEST_FIRST = (F("published_on").asc(nulls_last=True), "public_id")
+POSITION_OLDEST_FIRST = (
+    F("release__published_on").asc(nulls_last=True),
+    "release__public_id",
+    "number",
+)
+
+PARTIAL_DATE_RE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+
+
+class PartialDate:
+    """A year, month or day a reader typed, as the period it stands for."""
+
+    def __init__(self, text):
+        match = PARTIAL_DATE_RE.fullmatch(text.strip().translate(DIGITS))
+        if not match:
+            raise ValueError(text)
+        year, month, day = (int(g) if g else None for g in match.groups())
+        if not 1 <= year <= 9998:
+            raise ValueError(text)
+        if day is not None:
+            self.first = self.last = datetime.date(year, month, day)
+        elif month is not None:
+            self.first = datetime.date(year, month, 1)
+            self.last = self.first.replace(day=calendar.monthrange(year, month)[1])
+        else:
+            self.first, self.last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        self.text = text.strip()
+
+    def __str__(self):
+        return self.text
+
+
+# Arabic-Indic and Persian digits typed in a date box are read as the digits they are.
+DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+class PartialDateField(forms.CharField):
+    default_error_messages = {
+        "invalid": _("Enter a year (2018), a month (2018-11) or a day (2018-11-08)."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 10)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            return PartialDate(value)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class ArchiveFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start.first > end.last:
+            self.add_error("date_to", _("The end of the date range is before its start."))
+        return cleaned
+
+
+DATE_HELP = _("2018, 2018-11 or 2018-11-08")
+
+
+class PartialDateFilter(django_filters.Filter):
+    """One end of a date range, at the precision the record's date is known to."""
+
+    field_class = PartialDateField
+
+    def __init__(self, *args, end, **kwargs):
+        self.end = end
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric", "dir": "ltr"}))
+        kwargs.setdefault("help_text", DATE_HELP)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(date_bound(self.field_name, value, end=self.end))
+
+
+def date_bound(on, value, *, end):
+    """Records whose whole dated period (``on`` at its precision) starts after ``value``'s
+    first day, or ends before its last day (``end``)."""
+    precision = on.removesuffix("_on") + "_precision"
+    if not end:
+        # A period's stored date is its first day: starting on or after the first day is enough.
+        return Q(**{f"{on}__gte": value.first}) & ~Q(**{precision: DatePrecision.UNKNOWN})
+    # A month (a year) ends on or before the last day when it starts before the
+    # month (the year) of the day after.
+    after = value.last + datetime.timedelta(days=1)
+    return (
+        Q(**{precision: DatePrecision.DAY, f"{on}__lte": value.last})
+        | Q(**{precision: DatePrecision.MONTH, f"{on}__lt": after.replace(day=1)})
+        | Q(**{precision: DatePrecision.YEAR, f"{on}__lt": datetime.date(after.year, 1, 1)})
+    )
+
+
+class DisplayNameField(ModelChoiceField):
+    """Topics and sources listed by their name in the interface language."""
+
+    def label_from_instance(self, obj):
+        return obj.display_name
+
+
+class SourceFilter(django_filters.ModelChoiceFilter):
+    field_class = DisplayNameField
 
 
 class TopicFilter(django_filters.ModelChoiceFilter):
     """A topic and everything under it in the codebook."""
+
+    field_class = DisplayNameField
 
     def filter(self, qs, value):
         if not value:
@@ -32,70 +161,160 @@ class TopicFilter(django_filters.ModelChoiceFilter):
         return qs.filter(**{f"{self.field_name}__in": value.descendant_ids()}).distinct()
 
 
-class SearchMixin:
-    """The ``q`` filter: Arabic full-text search, ranked by relevance, ties newest first."""
+ORDERINGS = [
+    ("newest", _("Newest first")),
+    ("oldest", _("Oldest first")),
+    ("relevance", _("Most relevant first")),
+]
 
-    newest_first = ()
+ALL = _("All")
+SEARCH_HELP = _('All words must match. "Exact phrase", -excluded word, OR for either.')
+
+
+class ArchiveFilterSet(django_filters.FilterSet):
+    """What both listings share: search, ordering, and the date range."""
+
+    newest_first = oldest_first = ()
     search_result = None
 
+    q = django_filters.CharFilter(label=_("Search"), method="search", help_text=SEARCH_HELP)
+    o = django_filters.ChoiceFilter(
+        label=_("Order"), choices=ORDERINGS, method="order", empty_label=None
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unordered_qs = self.queryset  # until filter_queryset runs (an unbound form)
+
     def search(self, queryset, name, value):
-        result = search.search(queryset, value)
+        # Scored after every other filter (filter_queryset): the unscored set is
+        # what the facets count.
+        result = search.search(queryset, value, rank=False)
         self.search_result = result
-        if result.ranked:
-            return result.queryset.order_by("-search_rank", *self.newest_first)
         return result.queryset
 
+    def order(self, queryset, name, value):
+        return queryset  # applied last, in filter_queryset
 
-class ReleaseFilter(SearchMixin, django_filters.FilterSet):
-    newest_first = NEWEST_FIRST
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        self.unordered_qs = queryset
+        ordering = self.form.cleaned_data.get("o") or ""
+        if ordering == "oldest":
+            return queryset.order_by(*self.oldest_first)
+        if self.search_result is not None and ordering in ("", "relevance"):
+            search.with_rank(self.search_result, queryset)
+            if self.search_result.ranked:
+                return self.search_result.queryset.order_by("-search_rank", *self.newest_first)
+        return queryset.order_by(*self.newest_first)
 
-    q = django_filters.CharFilter(
-        label=_("Search"),
-        method="search",
-        help_text=_('All words must match. "Exact phrase", -excluded word, OR for either.'),
-    )
+    @property
+    def ordering(self):
+        """The ordering in effect, as the reader can choose it."""
+        chosen = self.form.cleaned_data.get("o") if self.is_bound and self.is_valid() else ""
+        if chosen in ("newest", "oldest"):
+            return chosen
+        return "relevance" if self.rankable else "newest"
+
+    @property
+    def rankable(self):
+        """Whether the search in use can order results by relevance."""
+        return bool(self.search_result and self.search_result.rankable)
+
+
+def topic_choices(kind_in):
+    return Topic.objects.filter(kind__in=kind_in)
+
+
+# ``topic`` takes any codebook entry (places too: ?topic=syria is a link worth
+# keeping); ``place`` offers the places alone.
+
+
+class ReleaseFilter(ArchiveFilterSet):
+    newest_first, oldest_first = NEWEST_FIRST, OLDEST_FIRST
+
     topic = TopicFilter(
         field_name="positions__topics",
         queryset=Topic.objects.all(),
         to_field_name="slug",
         label=_("Topic"),
+        empty_label=ALL,
     )
-    issuing_body = django_filters.ChoiceFilter(choices=IssuingBody.choices, label=_("Issuing body"))
-    source = django_filters.ModelChoiceFilter(
-        queryset=Source.objects.all(), to_field_name="slug", label=_("Source"), method="by_source"
+    place = TopicFilter(
+        field_name="positions__topics",
+        queryset=topic_choices([TopicKind.PLACE]),
+        to_field_name="slug",
+        label=_("Place"),
+        empty_label=ALL,
     )
+    stance = django_filters.ChoiceFilter(
+        field_name="positions__stance",
+        choices=Stance.choices,
+        label=_("Stance"),
+        distinct=True,
+        empty_label=ALL,
+    )
+    issuing_body = django_filters.ChoiceFilter(
+        choices=IssuingBody.choices, label=_("Issuing body"), empty_label=ALL
+    )
+    source = SourceFilter(
+        queryset=Source.objects.all(),
+        to_field_name="slug",
+        label=_("Source"),
+        method="by_source",
+        empty_label=ALL,
+    )
+    date_from = PartialDateFilter(field_name="published_on", label=_("From"), end=False)
+    date_to = PartialDateFilter(field_name="published_on", label=_("To"), end=True)
 
     class Meta:
         model = Release
-        fields = ["q", "topic", "issuing_body", "source"]
+        form = ArchiveFilterForm
+        fields = ["q", "topic", "place", "stance", "issuing_body", "source", "date_from", "date_to"]
 
     def by_source(self, queryset, name, value):
         # A release is from a source if the source published or relayed it.
         return queryset.filter(Q(source=value) | Q(relayed_from=value)).distinct()
 
 
-class PositionFilter(SearchMixin, django_filters.FilterSet):
-    newest_first = POSITION_NEWEST_FIRST
+class PositionFilter(ArchiveFilterSet):
+    newest_first, oldest_first = POSITION_NEWEST_FIRST, POSITION_OLDEST_FIRST
 
-    q = django_filters.CharFilter(
-        label=_("Search"),
-        method="search",
-        help_text=_('All words must match. "Exact phrase", -excluded word, OR for either.'),
-    )
     topic = TopicFilter(
-        field_name="topics", queryset=Topic.objects.all(), to_field_name="slug", label=_("Topic")
+        field_name="topics",
+        queryset=Topic.objects.all(),
+        to_field_name="slug",
+        label=_("Topic"),
+        empty_label=ALL,
     )
-    stance = django_filters.ChoiceFilter(choices=Stance.choices, label=_("Stance"))
+    place = TopicFilter(
+        field_name="topics",
+        queryset=topic_choices([TopicKind.PLACE]),
+        to_field_name="slug",
+        label=_("Place"),
+        empty_label=ALL,
+    )
+    stance = django_filters.ChoiceFilter(choices=Stance.choices, label=_("Stance"), empty_label=ALL)
     issuing_body = django_filters.ChoiceFilter(
-        field_name="release__issuing_body", choices=IssuingBody.choices, label=_("Issuing body")
+        field_name="release__issuing_body",
+        choices=IssuingBody.choices,
+        label=_("Issuing body"),
+        empty_label=ALL,
     )
-    source = django_filters.ModelChoiceFilter(
-        queryset=Source.objects.all(), to_field_name="slug", label=_("Source"), method="by_source"
+    source = SourceFilter(
+        queryset=Source.objects.all(),
+        to_field_name="slug",
+        label=_("Source"),
+        method="by_source",
+        empty_label=ALL,
     )
+    date_from = PartialDateFilter(field_name="release__published_on", label=_("From"), end=False)
+    date_to = PartialDateFilter(field_name="release__published_on", label=_("To"), end=True)
 
     class Meta:
         model = Position
-        fields = ["q", "topic", "stance", "issuing_body", "source"]
+        form = ArchiveFilterForm
+        fields = ["q", "topic", "place", "stance", "issuing_body", "source", "date_from", "date_to"]
 
     def by_source(self, queryset, name, value):
         # As for releases: the source published or relayed the position's release.

@@ -17,7 +17,7 @@ from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -28,6 +28,14 @@ from . import text
 def choices_check(field, choices_class, name):
     """A CheckConstraint that keeps ``field`` within the values of a TextChoices."""
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices_class.values}), name=name)
+
+
+def localized(arabic, english):
+    """The name to show in the interface language, and its language: English names
+    in the English interface where one exists, Arabic otherwise."""
+    if english and (get_language() or "ar").startswith("en"):
+        return english, "en"
+    return arabic, "ar"
 
 
 def split_aliases(value):
@@ -139,6 +147,14 @@ class Source(models.Model):
     def alias_list(self):
         return split_aliases(self.aliases)
 
+    @property
+    def display_name(self):
+        return localized(self.name, self.name_en)[0]
+
+    @property
+    def display_lang(self):
+        return localized(self.name, self.name_en)[1]
+
 
 class TopicKind(models.TextChoices):
     THEME = "theme", _("theme")
@@ -197,6 +213,14 @@ class Topic(models.Model):
     @property
     def alias_list(self):
         return split_aliases(self.aliases)
+
+    @property
+    def display_name(self):
+        return localized(self.name_ar, self.name_en)[0]
+
+    @property
+    def display_lang(self):
+        return localized(self.name_ar, self.name_en)[1]
 
     def clean(self):
         ancestor, seen = self.parent, set()

@@ -16,6 +16,7 @@ class Run:
     numbers: list[int] = field(default_factory=list)
     anchors: list[int] = field(default_factory=list)
     hit: bool = False  # a word the reader searched for
+    starts: list = field(default_factory=list)  # the positions whose passage starts here
 
     @property
     def highlighted(self):
@@ -39,7 +40,7 @@ def runs(body, positions, hits=()):
         if left == right:
             continue
         covering = [p.number for p in ordered if p.start <= left and right <= p.end]
-        starting = [p.number for p in ordered if p.start == left]
+        starts = [p for p in ordered if p.start == left]
         hit = any(start <= left and right <= end for start, end in hits)
-        out.append(Run(body[left:right], covering, starting, hit))
+        out.append(Run(body[left:right], covering, [p.number for p in starts], hit, starts))
     return out

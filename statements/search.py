@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import BooleanField, FloatField, Q
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression, RawSQL
 
 from . import analysis
 from .analysis import Query, Term
@@ -71,10 +71,10 @@ class PostgreSQLBackend:
         # generated column (search_schema), so no row is parsed at query time;
         # one tsquery for all groups reads each row's vector once.
         query = " & ".join(f"({self._tsquery(group)})" for group in groups)
-        return f'"{table}"."search_vector" @@ to_tsquery(\'simple\', %s)', [query]
+        return "{t}.search_vector @@ to_tsquery('simple', %s)", [query]
 
     def phrase_match(self, table, phrase):
-        return f'"{table}"."search_folded" LIKE %s', [f"%{_like_escape(phrase)}%"]
+        return "{t}.search_folded LIKE %s", [f"%{_like_escape(phrase)}%"]
 
     def ranked(self, queryset, table, tokens):
         sql = f'ts_rank("{table}"."search_vector", to_tsquery(\'simple\', %s))'
@@ -111,15 +111,15 @@ class SQLiteBackend:
     def tokens_match(self, table, groups):
         """Records with a token of every group (groups: sets of alternative tokens)."""
         return (
-            f'"{table}"."id" IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s)',
+            f"{{t}}.id IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s)",
             [" AND ".join(f"({self._fts(g)})" for g in groups)],
         )
 
     def phrase_match(self, table, phrase):
         # The trigram table finds candidates; the LIKE keeps exact, case-sensitive matches.
         return (
-            f'("{table}"."id" IN (SELECT rowid FROM {table}_trgm WHERE {table}_trgm MATCH %s) '
-            f'AND instr("{table}"."search_folded", %s) > 0)',
+            f"({{t}}.id IN (SELECT rowid FROM {table}_trgm WHERE {table}_trgm MATCH %s) "
+            "AND instr({t}.search_folded, %s) > 0)",
             [f'"{phrase}"', phrase],
         )
 
@@ -255,14 +255,31 @@ def expand(query: Query, model, be=None) -> list[Expansion]:
 # Matching ------------------------------------------------------------------
 
 
+class OnOwnTable(Expression):
+    """A condition in SQL on the query's own table, written with ``{t}`` for it.
+
+    ``{t}`` is the table's name in a query, and its alias (U0...) when the query
+    is a subquery (``pk__in=filtered.values("pk")``, as facet counts use it):
+    SQL naming the table would break there.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, sql, params):
+        super().__init__()
+        self.sql, self.params = sql, params
+
+    def as_sql(self, compiler, connection):
+        alias = next(iter(compiler.query.alias_map))
+        return self.sql.format(t=compiler.quote_name(alias)), list(self.params)
+
+
 def term_condition(table, term: Term, be) -> Q:
     parts = []
     if term.tokens:
-        sql, params = be.tokens_match(table, [term.tokens])
-        parts.append(Q(RawSQL(sql, params, output_field=BooleanField())))
+        parts.append(Q(OnOwnTable(*be.tokens_match(table, [term.tokens]))))
     for phrase in term.phrases:
-        sql, params = be.phrase_match(table, phrase)
-        parts.append(Q(RawSQL(sql, params, output_field=BooleanField())))
+        parts.append(Q(OnOwnTable(*be.phrase_match(table, phrase))))
     condition = Q()
     for part in parts:
         condition |= part
@@ -272,8 +289,7 @@ def term_condition(table, term: Term, be) -> Q:
 def matches_few(model, be, term):
     """Whether the word (with its aliases' words) is in fewer than FEW_MATCHES records."""
     table = model._meta.db_table
-    sql, params = be.tokens_match(table, [term.tokens])
-    matching = model._base_manager.filter(RawSQL(sql, params, output_field=BooleanField()))
+    matching = model._base_manager.filter(OnOwnTable(*be.tokens_match(table, [term.tokens])))
     return len(matching.values_list("pk", flat=True)[:FEW_MATCHES]) < FEW_MATCHES
 
 
@@ -284,8 +300,7 @@ def query_condition(table, query: Query, be) -> Q:
         words = [t.tokens for t in clause if t.tokens and not t.phrases]
         conjunction = Q()
         if words:
-            sql, params = be.tokens_match(table, words)
-            conjunction &= Q(RawSQL(sql, params, output_field=BooleanField()))
+            conjunction &= Q(OnOwnTable(*be.tokens_match(table, words)))
         for term in clause:
             if term.phrases:
                 conjunction &= term_condition(table, term, be)
@@ -299,6 +314,12 @@ class SearchResult:
     query: Query
     expansions: list[Expansion]
     ranked: bool = False  # the queryset has a search_rank to order by
+
+    @property
+    def rankable(self):
+        """Whether results can be scored (see with_rank)."""
+        clauses = self.query.clauses
+        return bool(clauses) and all(any(t.rank_safe for t in c) for c in clauses)
 
     @property
     def tokens(self):
@@ -342,11 +363,20 @@ def search(queryset, text, *, rank=True):
     for term in query.excluded:
         queryset = queryset.exclude(term_condition(table, term, be))
     result = SearchResult(queryset, query, expansions)
-    # Scoring needs, in every result, one of the scored words. A result always
-    # has the words of the phrase it matched, unless the phrase is only common
-    # words ("إلا من"): a query with such a phrase is listed newest first.
-    if rank and query.clauses and all(any(t.rank_safe for t in c) for c in query.clauses):
-        result.queryset = be.ranked(queryset, table, result.rank_tokens)
+    return with_rank(result, queryset) if rank else result
+
+
+def with_rank(result, queryset):
+    """``queryset`` (a search's results, further filtered) given a ``search_rank``, when
+    the query can be scored: then ``result.ranked`` is set and ``result.queryset`` is it.
+
+    Scoring needs, in every result, one of the scored words. A result always has
+    the words of the phrase it matched, unless the phrase is only common words
+    ("إلا من"): a query with such a phrase is listed newest first.
+    """
+    if result.rankable:
+        table = queryset.model._meta.db_table
+        result.queryset = backend().ranked(queryset, table, result.rank_tokens)
         result.ranked = True
     return result
 

@@ -9,6 +9,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
 from . import search
+from .facets import active_filters, facets_for, loosening
 from .filters import PositionFilter, ReleaseFilter
 from .models import Position, Release, Source, Topic
 from .passages import runs
@@ -32,7 +33,7 @@ def public_positions():
     return (
         Position.objects.published()
         .select_related("release", "release__source")
-        .prefetch_related("topics")
+        .prefetch_related("topics", "release__relayed_from")
     )
 
 
@@ -63,10 +64,28 @@ class HomeView(TemplateView):
         return context
 
 
-class ReleaseListView(FilterView):
+class ArchiveListView(FilterView):
+    """A filtered listing with its facet counts, active-filter chips and ordering."""
+
+    paginate_by = PAGE_SIZE
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filterset = context["filter"]
+        valid = not filterset.is_bound or filterset.is_valid()
+        chips = active_filters(filterset)
+        context["chips"] = chips
+        context["facets"] = facets_for(filterset) if valid else []
+        context["ordering"] = filterset.ordering if valid else "newest"
+        context["searching"] = valid and filterset.rankable
+        if valid and chips and not context["object_list"]:
+            context["loosen"] = loosening(filterset, chips)
+        return context
+
+
+class ReleaseListView(ArchiveListView):
     filterset_class = ReleaseFilter
     template_name = "statements/release_list.html"
-    paginate_by = PAGE_SIZE
 
     def get_queryset(self):
         return (
@@ -78,10 +97,9 @@ class ReleaseListView(FilterView):
         )
 
 
-class PositionListView(FilterView):
+class PositionListView(ArchiveListView):
     filterset_class = PositionFilter
     template_name = "statements/position_list.html"
-    paginate_by = PAGE_SIZE
 
     def get_queryset(self):
         return public_positions().newest_first()
@@ -162,7 +180,31 @@ class TopicDetailView(ListView):
         context = super().get_context_data(**kwargs)
         context["topic"] = self.topic
         context["children"] = self.topic.children.all()
+        # Related: the topics most often recorded on the same public positions.
+        on_topic = Position.objects.published().filter(topics__in=self.topic.descendant_ids())
+        context["related"] = (
+            Topic.objects.filter(positions__in=on_topic)
+            .exclude(pk__in=self.topic.descendant_ids())
+            .exclude(pk=self.topic.parent_id)
+            .annotate(shared=Count("positions", distinct=True))
+            .order_by("-shared", "name_ar")[:12]
+        )
+        # The timeline: positions of the page grouped by the year of their release.
+        context["years"] = timeline(context["positions"])
         return context
+
+
+def timeline(positions):
+    """[(year or None, [positions])] in the order given (newest first; undated last)."""
+    groups = []
+    for position in positions:
+        release = position.release
+        known = release.published_on and release.published_precision != "unknown"
+        year = release.published_on.year if known else None
+        if not groups or groups[-1][0] != year:
+            groups.append((year, []))
+        groups[-1][1].append(position)
+    return groups
 
 
 class SourceDetailView(ListView):

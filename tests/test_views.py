@@ -48,7 +48,10 @@ class TestReleasePage:
             body_html = re.search(
                 r'<div class="release-body" lang="ar" dir="rtl">(.*?)</div>', response.text, re.S
             ).group(1)
-            without_numbers = re.sub(r'<a class="passage-number"[^>]*>\d+</a>', "", body_html)
+            # The passage numbers and their (hidden) cards are the only added text.
+            without_numbers = re.sub(
+                r'<a class="passage-number".*?</a><span class="card".*?</span></span>', "", body_html
+            )
             assert html.unescape(re.sub(r"<[^>]+>", "", without_numbers)) == release.body
 
     def test_metadata_dates_at_their_precision(self, client, demo):
@@ -147,7 +150,9 @@ class TestListings:
             response = client.get(reverse(f"statements:{name}-list"), query)
             assert response.status_code == 200
             assert response.context["filter"].errors
-            assert 'class="errorlist' in response.text
+            assert 'class="field-error"' in response.text
+            # The bad value is offered as a chip that removes it.
+            assert response.context["chips"][0].invalid
 
     def test_a_very_long_search_is_cut_and_said_so(self, client, demo):
         for name in ("statements:position-list", "statements:release-list"):
@@ -180,7 +185,16 @@ class TestListings:
         assert "?topic=t&amp;stance=notes&amp;page=2" in response.text
 
     def test_empty_state_says_what_to_loosen(self, client, demo):
-        response = client.get(reverse("statements:position-list"), {"q": "لا يوجد هذا النص"})
+        url = reverse("statements:position-list")
+        response = client.get(url, {"stance": "rejects", "topic": "palestine"})
+        assert not response.context["object_list"]
+        # Each filter whose removal would show something, with how many it would show.
+        loosen = {
+            frozenset(chip.change.keys() - {"page"}): n for chip, n in response.context["loosen"]
+        }
+        palestine = client.get(url, {"topic": "palestine"}).context["paginator"]
+        rejects = client.get(url, {"stance": "rejects"}).context["paginator"]
+        assert loosen == {frozenset({"stance"}): palestine.count, frozenset({"topic"}): rejects.count}
         assert "أزل أحد المرشحات" in response.text
 
     def test_listing_query_count_does_not_grow_with_results(self, client):
