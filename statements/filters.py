@@ -19,9 +19,9 @@ import re
 
 import django_filters
 from django import forms
-from django_filters.fields import ModelChoiceField
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import ModelChoiceField
 
 from . import search
 from .models import (

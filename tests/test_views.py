@@ -49,9 +49,8 @@ class TestReleasePage:
                 r'<div class="release-body" lang="ar" dir="rtl">(.*?)</div>', response.text, re.S
             ).group(1)
             # The passage numbers and their (hidden) cards are the only added text.
-            without_numbers = re.sub(
-                r'<a class="passage-number".*?</a><span class="card".*?</span></span>', "", body_html
-            )
+            added = r'<a class="passage-number".*?</a><span class="card".*?</span></span>'
+            without_numbers = re.sub(added, "", body_html)
             assert html.unescape(re.sub(r"<[^>]+>", "", without_numbers)) == release.body
 
     def test_metadata_dates_at_their_precision(self, client, demo):
@@ -194,7 +193,10 @@ class TestListings:
         }
         palestine = client.get(url, {"topic": "palestine"}).context["paginator"]
         rejects = client.get(url, {"stance": "rejects"}).context["paginator"]
-        assert loosen == {frozenset({"stance"}): palestine.count, frozenset({"topic"}): rejects.count}
+        assert loosen == {
+            frozenset({"stance"}): palestine.count,
+            frozenset({"topic"}): rejects.count,
+        }
         assert "أزل أحد المرشحات" in response.text
 
     def test_listing_query_count_does_not_grow_with_results(self, client):
