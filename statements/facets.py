@@ -1,12 +1,14 @@
-"""Facet counts for a filtered listing: how many results each filter value would keep.
+"""Facet counts for a filtered listing: how many results each filter value would give.
 
-Counts are for the current filtered set (search included), each value's count
-being the number of results that also have that value. They come from a fixed
-number of grouped queries over the filtered ids (seven per listing, whatever
-the page size or the number of values), never one query per value.
+A value's count is the number of results the listing would show if the reader
+followed its link: the current filters, with that facet's own filter set to the
+value (a facet's own filter is left out of its counts, since choosing another
+value replaces it). Counts come from a fixed number of grouped queries (one or
+two per facet, plus one filtered set per facet in use), whatever the page size
+or the number of values: never one query per value.
 
 A topic's count includes its narrower topics, as its filter does: a position
-on كازاخستان counts for آسيا الوسطى too.
+on كازاخستان counts for آسيا الوسطى too, once.
 """
 
 from dataclasses import dataclass, field
@@ -19,6 +21,16 @@ from .models import DatePrecision, IssuingBody, Position, Release, Source, Stanc
 
 TopicLink = Position.topics.through
 RelayLink = Release.relayed_from.through
+
+# The query-string parameters each facet sets.
+PARAMS = {
+    "topic": ("topic",),
+    "place": ("place",),
+    "stance": ("stance",),
+    "issuing_body": ("issuing_body",),
+    "source": ("source",),
+    "year": ("date_from", "date_to"),
+}
 
 
 @dataclass
@@ -54,74 +66,49 @@ class Facet:
         head = self.head
         return [v for v in self.values if v not in head]
 
-    def add(self, value, label, count, selected, lang="", params=None):
-        params = params or (self.name,)
-        change = {param: None if selected else str(value) for param in params}
+    def add(self, value, label, count, selected, lang=""):
+        change = {param: None if selected else str(value) for param in PARAMS[self.name]}
         change["page"] = None
         self.values.append(FacetValue(str(value), label, count, selected, lang, change))
 
 
 def facets_for(filterset):
-    """The facets of ``filterset``'s listing, for its current results."""
+    """The facets of ``filterset``'s listing (valid and filtered), for its current results."""
     model = filterset.queryset.model
-    data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
-    filterset.qs  # noqa: B018 - filters, and keeps the unscored, unordered set
-    ids = filterset.unordered_qs.order_by().values("pk")
-    if model is Release:
-        counts = _release_counts(Release.objects.filter(pk__in=ids))
-    else:
-        counts = _position_counts(Position.objects.filter(pk__in=ids))
-    return _build(counts, data)
+    data = filterset.form.cleaned_data if filterset.is_bound else {}
+    bases = {}
 
+    def base(name):
+        """The results without this facet's own filter, as a queryset of ``model``."""
+        params = [p for p in PARAMS[name] if data.get(p)]
+        key = tuple(params)
+        if key not in bases:
+            source = filterset
+            if params:
+                rest = filterset.data.copy()
+                for param in params:
+                    rest.pop(param, None)
+                source = type(filterset)(
+                    rest, queryset=filterset.queryset, same_search=filterset.search_result
+                )
+                source.qs  # noqa: B018 - runs the filters
+            ids = source.unordered_qs.order_by().values("pk")
+            bases[key] = model.objects.filter(pk__in=ids)
+        return bases[key]
 
-def _release_counts(base):
-    positions = Position.objects.filter(release__in=base)
-    topic_rows = (
-        TopicLink.objects.filter(position__release__in=base)
-        .values("topic")
-        .annotate(n=Count("position__release", distinct=True))
-    )
-    return {
-        "stance": positions.values_list("stance").annotate(n=Count("release", distinct=True)),
-        "topic": {row["topic"]: row["n"] for row in topic_rows},
-        "topic_rollup": lambda ids: Count("pk", filter=Q(positions__topics__in=ids), distinct=True),
-        "base": base,
-        "issuing_body": base.values_list("issuing_body").annotate(n=Count("pk")),
-        "source": base.values_list("source").annotate(n=Count("pk")),
-        "relay": RelayLink.objects.filter(release__in=base)
-        .values_list("source")
-        .annotate(n=Count("release", distinct=True)),
-        "year": base.exclude(published_precision=DatePrecision.UNKNOWN)
-        .values_list(ExtractYear("published_on"))
-        .annotate(n=Count("pk")),
-    }
-
-
-def _position_counts(base):
-    topic_rows = (
-        TopicLink.objects.filter(position__in=base).values("topic").annotate(n=Count("position"))
-    )
-    return {
-        "stance": base.values_list("stance").annotate(n=Count("pk")),
-        "topic": {row["topic"]: row["n"] for row in topic_rows},
-        "topic_rollup": lambda ids: Count("pk", filter=Q(topics__in=ids), distinct=True),
-        "base": base,
-        "issuing_body": base.values_list("release__issuing_body").annotate(n=Count("pk")),
-        "source": base.values_list("release__source").annotate(n=Count("pk")),
-        "relay": RelayLink.objects.filter(release__positions__in=base)
-        .values_list("source")
-        .annotate(n=Count("release__positions", distinct=True)),
-        "year": base.exclude(release__published_precision=DatePrecision.UNKNOWN)
-        .values_list(ExtractYear("release__published_on"))
-        .annotate(n=Count("pk")),
-    }
-
-
-def _build(counts, data):
-    facets = []
-
-    def choice_facet(name, label, choices, rows):
-        by_value = dict(rows)
+    counts = RELEASE_COUNTS if model is Release else POSITION_COUNTS
+    codebook = list(Topic.objects.all())
+    facets = [
+        _topic_facet("topic", _("Topic"), {Topic.Kind.THEME, Topic.Kind.ACTOR}, codebook),
+        _topic_facet("place", _("Place"), {Topic.Kind.PLACE}, codebook),
+    ]
+    for facet in facets:
+        _count_topics(facet, base(facet.name), counts, data.get(facet.name))
+    for name, label, choices in (
+        ("stance", _("Stance"), Stance.choices),
+        ("issuing_body", _("Issuing body"), IssuingBody.choices),
+    ):
+        by_value = dict(counts[name](base(name)))
         facet = Facet(name, label)
         for value, shown in choices:
             n = by_value.get(value, 0)
@@ -129,54 +116,102 @@ def _build(counts, data):
                 facet.add(value, shown, n, data.get(name) == value)
         facets.append(facet)
 
-    # Topics: direct counts; a broader topic's count (its own and its narrower
-    # topics' results, without double counting) in one more query.
-    topics = list(Topic.objects.all())
-    children = {}
-    for topic in topics:
-        if topic.parent_id:
-            children.setdefault(topic.parent_id, []).append(topic.pk)
-    topic_counts = dict(counts["topic"])
-    if children:
-        rollups = counts["base"].aggregate(
-            **{f"t{pk}": counts["topic_rollup"](_descendants(pk, children)) for pk in children}
-        )
-        for key, n in rollups.items():
-            topic_counts[int(key[1:])] = n
-    for name, label, kinds in (
-        ("topic", _("Topic"), {Topic.Kind.THEME, Topic.Kind.ACTOR}),
-        ("place", _("Place"), {Topic.Kind.PLACE}),
-    ):
-        facet = Facet(name, label)
-        chosen = data.get(name)
-        listed = [t for t in topics if t.kind in kinds and (topic_counts.get(t.pk) or t == chosen)]
-        listed.sort(key=lambda t: (-topic_counts.get(t.pk, 0), t.display_name))
-        for topic in listed:
-            n = topic_counts.get(topic.pk, 0)
-            facet.add(topic.slug, topic.display_name, n, topic == chosen, topic.display_lang)
-        facets.append(facet)
-
-    choice_facet("stance", _("Stance"), Stance.choices, counts["stance"])
-    choice_facet("issuing_body", _("Issuing body"), IssuingBody.choices, counts["issuing_body"])
-
-    source_counts = dict(counts["source"])
-    for pk, n in counts["relay"]:
-        source_counts[pk] = source_counts.get(pk, 0) + n
+    by_source = {}
+    for pk, n in (*counts["source"](base("source")), *counts["relay"](base("source"))):
+        by_source[pk] = by_source.get(pk, 0) + n
     facet = Facet("source", _("Source"))
     chosen = data.get("source")
-    sources = Source.objects.filter(Q(pk__in=source_counts) | Q(pk=getattr(chosen, "pk", None)))
-    for source in sorted(sources, key=lambda s: (-source_counts.get(s.pk, 0), s.name)):
-        n = source_counts.get(source.pk, 0)
+    sources = Source.objects.filter(Q(pk__in=by_source) | Q(pk=getattr(chosen, "pk", None)))
+    for source in sorted(sources, key=lambda s: (-by_source.get(s.pk, 0), s.display_name)):
+        n = by_source.get(source.pk, 0)
         facet.add(source.slug, source.display_name, n, source == chosen, source.display_lang)
     facets.append(facet)
 
     years = Facet("year", _("Year"))
-    for year, n in sorted(counts["year"], reverse=True):
+    for year, n in sorted(counts["year"](base("year")), reverse=True):
         if year is not None:
-            selected = _year_selected(data, year)
-            years.add(year, str(year), n, selected, params=("date_from", "date_to"))
+            years.add(year, str(year), n, _year_selected(data, year))
     facets.append(years)
     return facets
+
+
+# How each facet counts, per listing: functions of the base queryset. A release
+# whose source also relayed it would count twice; editors cannot record that.
+RELEASE_COUNTS = {
+    "topic": lambda base: (
+        TopicLink.objects.filter(position__release__in=base)
+        .values_list("topic")
+        .annotate(n=Count("position__release", distinct=True))
+    ),
+    "topic_rollup": lambda ids: Count("pk", filter=Q(positions__topics__in=ids), distinct=True),
+    "stance": lambda base: (
+        Position.objects.filter(release__in=base)
+        .values_list("stance")
+        .annotate(n=Count("release", distinct=True))
+    ),
+    "issuing_body": lambda base: base.values_list("issuing_body").annotate(n=Count("pk")),
+    "source": lambda base: base.values_list("source").annotate(n=Count("pk")),
+    "relay": lambda base: (
+        RelayLink.objects.filter(release__in=base)
+        .values_list("source")
+        .annotate(n=Count("release", distinct=True))
+    ),
+    "year": lambda base: (
+        base.exclude(published_precision=DatePrecision.UNKNOWN)
+        .values_list(ExtractYear("published_on"))
+        .annotate(n=Count("pk"))
+    ),
+}
+
+POSITION_COUNTS = {
+    "topic": lambda base: (
+        TopicLink.objects.filter(position__in=base)
+        .values_list("topic")
+        .annotate(n=Count("position"))
+    ),
+    "topic_rollup": lambda ids: Count("pk", filter=Q(topics__in=ids), distinct=True),
+    "stance": lambda base: base.values_list("stance").annotate(n=Count("pk")),
+    "issuing_body": lambda base: base.values_list("release__issuing_body").annotate(n=Count("pk")),
+    "source": lambda base: base.values_list("release__source").annotate(n=Count("pk")),
+    "relay": lambda base: (
+        RelayLink.objects.filter(release__positions__in=base)
+        .values_list("source")
+        .annotate(n=Count("release__positions", distinct=True))
+    ),
+    "year": lambda base: (
+        base.exclude(release__published_precision=DatePrecision.UNKNOWN)
+        .values_list(ExtractYear("release__published_on"))
+        .annotate(n=Count("pk"))
+    ),
+}
+
+
+def _topic_facet(name, label, kinds, codebook):
+    facet = Facet(name, label)
+    facet.topics = [t for t in codebook if t.kind in kinds]
+    facet.children = {}
+    for topic in codebook:
+        if topic.parent_id:
+            facet.children.setdefault(topic.parent_id, []).append(topic.pk)
+    return facet
+
+
+def _count_topics(facet, results, counts, chosen):
+    """Direct counts per topic; a broader topic's (its own and its narrower topics'
+    results, each once) in one more query."""
+    topics, children = facet.topics, facet.children
+    by_topic = dict(counts["topic"](results))
+    broader = [t.pk for t in topics if t.pk in children]
+    if broader:
+        rollups = results.aggregate(
+            **{f"t{pk}": counts["topic_rollup"](_descendants(pk, children)) for pk in broader}
+        )
+        by_topic.update({int(key[1:]): n for key, n in rollups.items()})
+    listed = [t for t in topics if by_topic.get(t.pk) or t == chosen]
+    listed.sort(key=lambda t: (-by_topic.get(t.pk, 0), t.display_name))
+    for topic in listed:
+        n = by_topic.get(topic.pk, 0)
+        facet.add(topic.slug, topic.display_name, n, topic == chosen, topic.display_lang)
 
 
 def _descendants(pk, children):
@@ -244,7 +279,12 @@ def loosening(filterset, chips):
         data = filterset.data.copy()
         for name in chip.change:
             data.pop(name, None)
-        relaxed = type(filterset)(data, queryset=filterset.queryset, request=filterset.request)
+        relaxed = type(filterset)(
+            data,
+            queryset=filterset.queryset,
+            request=filterset.request,
+            same_search=filterset.search_result if "q" in data else None,
+        )
         n = relaxed.qs.count() if relaxed.is_valid() else 0
         if n:
             suggestions.append((chip, n))

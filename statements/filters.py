@@ -74,20 +74,19 @@ class PartialDate:
 DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
-class PartialDateField(forms.CharField):
+class PartialDateField(forms.Field):
+    widget = forms.TextInput
     default_error_messages = {
         "invalid": _("Enter a year (2018), a month (2018-11) or a day (2018-11-08)."),
     }
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 10)
-        super().__init__(**kwargs)
-
     def to_python(self, value):
-        value = super().to_python(value)
+        value = (value or "").strip()
         if not value:
             return None
         try:
+            if len(value) > 10:
+                raise ValueError(value)
             return PartialDate(value)
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
@@ -182,14 +181,15 @@ class ArchiveFilterSet(django_filters.FilterSet):
         label=_("Order"), choices=ORDERINGS, method="order", empty_label=None
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, same_search=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.unordered_qs = self.queryset  # until filter_queryset runs (an unbound form)
+        self.same_search = same_search  # a search already run for the same ``q``
 
     def search(self, queryset, name, value):
         # Scored after every other filter (filter_queryset): the unscored set is
         # what the facets count.
-        result = search.search(queryset, value, rank=False)
+        result = search.search(queryset, value, rank=False, same_as=self.same_search)
         self.search_result = result
         return result.queryset
 
@@ -211,6 +211,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
     @property
     def ordering(self):
         """The ordering in effect, as the reader can choose it."""
+        self.qs  # noqa: B018 - the search, once run, says whether it can be ranked
         chosen = self.form.cleaned_data.get("o") if self.is_bound and self.is_valid() else ""
         if chosen in ("newest", "oldest"):
             return chosen

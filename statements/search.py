@@ -344,20 +344,25 @@ class SearchResult:
         return [p for term in self.query.terms() for p in term.phrases]
 
 
-def search(queryset, text, *, rank=True):
+def search(queryset, text, *, rank=True, same_as=None):
     """Filter ``queryset`` (of Release or Position) by what a reader typed.
 
     Returns a SearchResult whose queryset has a ``search_rank`` to order by
     (``result.ranked``) when the query has words. An empty or unsearchable
-    query leaves the queryset unfiltered.
+    query leaves the queryset unfiltered. ``same_as``, an earlier result for
+    the same text and model, saves parsing and widening the query again.
     """
     model = queryset.model
     table = model._meta.db_table
-    query = analysis.parse_query(text)
+    be = backend()
+    if same_as is not None and same_as.queryset.model is model:
+        query, expansions = same_as.query, same_as.expansions
+    else:
+        query, expansions = analysis.parse_query(text), None
     if query.is_empty and not query.excluded:
         return SearchResult(queryset, query, [])
-    be = backend()
-    expansions = expand(query, model, be)
+    if expansions is None:
+        expansions = expand(query, model, be)
     if not query.is_empty:
         queryset = queryset.filter(query_condition(table, query, be))
     for term in query.excluded:

@@ -1,0 +1,296 @@
+"""The public listings: FilterSets alone, dates at their precision, facets, chips, ordering,
+every link a listing offers, query counts, both interface languages."""
+
+import datetime
+import re
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from statements.filters import PartialDate, PositionFilter, ReleaseFilter
+from statements.models import DatePrecision, Position, Release, Topic
+from statements.search import FEW_MATCHES
+from tests.factories import make_position, make_release, make_source, make_topic
+
+pytestmark = pytest.mark.django_db
+
+RELEASES = reverse("statements:release-list")
+POSITIONS = reverse("statements:position-list")
+
+
+def ids(filterset):
+    assert filterset.is_valid(), filterset.errors
+    return {obj.pk for obj in filterset.qs}
+
+
+def release_filter(**data):
+    return ReleaseFilter(QueryDict(mutable=True) | data, queryset=Release.objects.published())
+
+
+def position_filter(**data):
+    return PositionFilter(QueryDict(mutable=True) | data, queryset=Position.objects.published())
+
+
+class TestPartialDates:
+    @pytest.mark.parametrize(
+        ("text", "first", "last"),
+        [
+            ("2018", (2018, 1, 1), (2018, 12, 31)),
+            ("2020-02", (2020, 2, 1), (2020, 2, 29)),
+            ("2018-11-08", (2018, 11, 8), (2018, 11, 8)),
+            ("٢٠١٨-١١", (2018, 11, 1), (2018, 11, 30)),  # Arabic-Indic digits
+            (" 2018-1 ", (2018, 1, 1), (2018, 1, 31)),
+        ],
+    )
+    def test_periods(self, text, first, last):
+        period = PartialDate(text)
+        assert (period.first, period.last) == (datetime.date(*first), datetime.date(*last))
+
+    @pytest.mark.parametrize("text", ["18", "2018-13", "2018-02-30", "0000", "2018/11", "x", "-1"])
+    def test_invalid_dates_are_form_errors(self, text):
+        for make in (release_filter, position_filter):
+            filterset = make(date_from=text)
+            assert not filterset.is_valid()
+            assert "date_from" in filterset.errors
+
+    def test_a_range_that_ends_before_it_starts_is_an_error(self):
+        filterset = release_filter(date_from="2019", date_to="2018-06")
+        assert not filterset.is_valid()
+        assert "date_to" in filterset.errors
+
+
+@pytest.fixture
+def dated():
+    """Releases known to a day, a month, a year, and not at all."""
+
+    def make(on, precision):
+        return make_release(published_on=on, published_precision=precision)
+
+    return {
+        "day": make(datetime.date(2018, 11, 8), DatePrecision.DAY),
+        "month": make(datetime.date(2018, 11, 1), DatePrecision.MONTH),
+        "year": make(datetime.date(2018, 1, 1), DatePrecision.YEAR),
+        "unknown": make(None, DatePrecision.UNKNOWN),
+        "other": make(datetime.date(2020, 3, 5), DatePrecision.DAY),
+    }
+
+
+class TestDateRange:
+    """A record is in a range when the whole period its date is known to lies in it."""
+
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [
+            ({"date_from": "2018", "date_to": "2018"}, {"day", "month", "year"}),
+            ({"date_from": "2018-11", "date_to": "2018-11"}, {"day", "month"}),
+            ({"date_from": "2018-11-08", "date_to": "2018-11-08"}, {"day"}),
+            ({"date_from": "2018-01-01"}, {"day", "month", "year", "other"}),
+            ({"date_from": "2018-06"}, {"day", "month", "other"}),
+            ({"date_to": "2018-11-30"}, {"day", "month"}),
+            ({"date_to": "2018-12-31"}, {"day", "month", "year"}),
+            ({"date_to": "2018"}, {"day", "month", "year"}),
+            ({"date_from": "2015", "date_to": "2025"}, {"day", "month", "year", "other"}),
+            ({"date_from": "2019"}, {"other"}),
+            ({}, {"day", "month", "year", "unknown", "other"}),
+        ],
+    )
+    def test_releases_and_positions(self, dated, data, expected):
+        assert ids(release_filter(**data)) == {dated[k].pk for k in expected}
+        positions = {k: make_position(dated[k]) for k in dated}
+        assert ids(position_filter(**data)) == {positions[k].pk for k in expected}
+
+    def test_the_year_facet_and_its_link(self, client, dated):
+        response = client.get(RELEASES)
+        years = facet(response, "year")
+        assert [(v.label, v.count) for v in years.values] == [("2020", 1), ("2018", 3)]
+        following = client.get(RELEASES + link(response, years.values[1]))
+        assert following.context["paginator"].count == 3
+        assert {c.value for c in following.context["chips"]} == {"2018"}
+
+
+class TestFilterSets:
+    def test_topic_includes_narrower_topics_and_place_is_places_only(self, demo):
+        middle_east = ids(position_filter(place="middle-east"))
+        syria = ids(position_filter(place="syria"))
+        assert syria < middle_east
+        assert ids(position_filter(topic="syria")) == syria  # old ?topic= links keep working
+        assert not position_filter(place="counter-terrorism").is_valid()
+
+    def test_release_stance_is_any_of_its_positions(self, demo):
+        first, second = demo
+        assert ids(release_filter(stance="rejects")) == {first.pk}
+        assert ids(release_filter(stance="affirms")) == {first.pk, second.pk}
+
+    def test_source_includes_relays(self, demo):
+        first, _ = demo
+        relay = first.relayed_from.get()
+        assert ids(release_filter(source=relay.slug)) == {first.pk}
+
+    def test_filters_combine(self, demo):
+        both = position_filter(place="syria", stance="supports", issuing_body="cfm")
+        assert {Position.objects.get(pk=pk).stance for pk in ids(both)} <= {"supports"}
+        assert ids(both) == ids(position_filter(place="syria")) & ids(
+            position_filter(stance="supports")
+        ) & ids(position_filter(issuing_body="cfm"))
+
+    def test_ordering(self, dated):
+        newest = [r.pk for r in release_filter(o="newest").qs]
+        oldest = [r.pk for r in release_filter(o="oldest").qs]
+        undated = dated["unknown"].pk
+        assert newest[-1] == oldest[-1] == undated  # undated last either way
+        assert newest[:-1] == list(reversed(oldest[:-1]))
+        assert not release_filter(o="sideways").is_valid()
+
+    def test_search_orders_by_relevance_unless_asked_by_date(self, demo):
+        assert release_filter(q="سورية").ordering == "relevance"
+        assert release_filter(q="سورية", o="oldest").ordering == "oldest"
+        assert release_filter(o="relevance").ordering == "newest"  # nothing to be relevant to
+
+
+def facet(response, name):
+    return next(f for f in response.context["facets"] if f.name == name)
+
+
+def link(response, value):
+    """The href the page gives a facet value (or a chip), as the reader would follow it."""
+    hrefs = re.findall(r'href="(\?[^"]*)"', response.text)
+    wanted = {k: v for k, v in value.change.items() if v is not None}
+    removed = {k for k, v in value.change.items() if v is None}
+    for href in hrefs:
+        params = parse_qs(urlsplit(unescape(href)).query)
+        if all(params.get(k) == [v] for k, v in wanted.items()) and not removed & set(params):
+            current = response.wsgi_request.GET
+            if all(params.get(k) == current.getlist(k) for k in current if k not in value.change):
+                return unescape(href)
+    raise AssertionError(f"no link for {value}")
+
+
+class TestFacets:
+    @pytest.mark.parametrize("url", [RELEASES, POSITIONS])
+    @pytest.mark.parametrize(
+        "start",
+        [
+            {},
+            {"place": "middle-east"},
+            {"q": "الإرهاب"},
+            {"stance": "affirms", "date_from": "2018"},
+        ],
+    )
+    def test_every_facet_link_gives_the_count_it_shows(self, client, demo, url, start):
+        response = client.get(url, start)
+        assert response.status_code == 200
+        followed = 0
+        for each in response.context["facets"]:
+            for value in each.values:
+                target = client.get(url + link(response, value))
+                assert target.status_code == 200
+                if not value.selected:
+                    assert target.context["paginator"].count == value.count, (each.name, value)
+                    followed += 1
+        assert followed
+
+    def test_a_broader_topic_counts_each_position_once(self, client):
+        parent = make_topic(kind=Topic.Kind.PLACE)
+        child = make_topic(kind=Topic.Kind.PLACE, parent=parent)
+        make_position(topics=[parent, child])
+        make_position(topics=[child])
+        places = {v.value: v.count for v in facet(client.get(POSITIONS), "place").values}
+        assert places == {parent.slug: 2, child.slug: 2}
+
+    def test_sources_count_what_they_published_and_relayed(self, client):
+        agency, relay = make_source(), make_source()
+        make_release(source=agency).relayed_from.add(relay)
+        make_release(source=relay)
+        sources = {v.value: v.count for v in facet(client.get(RELEASES), "source").values}
+        assert sources == {agency.slug: 1, relay.slug: 2}
+
+    def test_a_selected_value_stays_listed_when_nothing_matches(self, client, demo):
+        response = client.get(POSITIONS, {"stance": "rejects", "place": "palestine"})
+        stances = {v.value: (v.count, v.selected) for v in facet(response, "stance").values}
+        assert stances["rejects"] == (0, True)  # no Palestine position rejects anything
+        assert stances["affirms"][0] > 0  # what choosing another stance would give
+
+    def test_facets_are_not_computed_for_invalid_filters(self, client, demo):
+        response = client.get(POSITIONS, {"stance": "nonsense"})
+        assert response.status_code == 200
+        assert response.context["facets"] == []
+
+
+class TestChips:
+    def test_one_chip_per_filter_each_removing_only_itself(self, client, demo):
+        query = {"q": "سورية", "place": "syria", "stance": "affirms", "o": "oldest", "page": "1"}
+        response = client.get(POSITIONS, query)
+        chips = response.context["chips"]
+        assert [c.label for c in chips] == ["بحث", "المكان", "الموقف"]
+        assert [c.value for c in chips] == ["سورية", "سورية", "يؤكد"]
+        for chip in chips:
+            params = parse_qs(urlsplit(link(response, chip)).query)
+            removed = set(chip.change) - {"page"}
+            assert set(params) == set(query) - removed - {"page"}
+        assert f'href="{POSITIONS}"' in response.text  # clear all
+
+    def test_an_invalid_value_gets_a_chip_that_removes_it(self, client, demo):
+        response = client.get(RELEASES, {"topic": "no-such-topic", "stance": "affirms"})
+        invalid = [c for c in response.context["chips"] if c.invalid]
+        assert [(c.value, c.change) for c in invalid] == [
+            ("no-such-topic", {"topic": None, "page": None})
+        ]
+        assert client.get(RELEASES + link(response, invalid[0])).context["filter"].is_valid()
+
+
+class TestPagesAndLanguages:
+    def test_pagination_keeps_every_filter(self, client):
+        topic = make_topic(kind=Topic.Kind.PLACE)
+        for _ in range(25):
+            make_position(topics=[topic])
+        response = client.get(POSITIONS, {"place": topic.slug, "o": "oldest"})
+        next_href = re.search(r'rel="next" href="([^"]+)"', response.text).group(1)
+        params = parse_qs(urlsplit(unescape(next_href)).query)
+        assert params == {"place": [topic.slug], "o": ["oldest"], "page": ["2"]}
+        assert len(client.get(POSITIONS + unescape(next_href)).context["object_list"]) == 5
+
+    def test_english_interface(self, client, demo):
+        client.cookies["django_language"] = "en"
+        response = client.get(POSITIONS, {"place": "syria"})
+        assert '<html lang="en" dir="ltr">' in response.text
+        assert [(c.label, c.value, c.lang) for c in response.context["chips"]] == [
+            ("Place", "Syria", "en")
+        ]
+        assert "Refine" in response.text and "Newest first" in response.text
+        # The texts themselves stay Arabic, right to left.
+        assert re.search(r'<blockquote lang="ar" dir="rtl"', response.text)
+
+    @pytest.mark.parametrize("url", [RELEASES, POSITIONS])
+    def test_query_count_is_fixed_whatever_the_results(self, client, url):
+        topic, source = make_topic(), make_source()
+        query = {"topic": topic.slug, "stance": "supports", "date_from": "2000", "q": "المنظمة"}
+
+        def add(n):
+            for _ in range(n):
+                release = make_release(
+                    source=source,
+                    body=f"نص المنظمة رقم {Release.objects.count()}",
+                    published_on=datetime.date(2019, 1, 1),
+                    published_precision=DatePrecision.DAY,
+                )
+                release.relayed_from.add(make_source())
+                make_position(release, quote="المنظمة", topics=[topic, make_topic()])
+
+        def queries():
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(url, query)
+            assert response.context["paginator"].count > 0
+            last[:] = captured.captured_queries
+            return len(captured)
+
+        last = []
+
+        add(FEW_MATCHES)  # enough for the search word not to be widened
+        few = queries()
+        add(25)
+        assert queries() == few, "\n".join(q["sql"][:150] for q in last)
