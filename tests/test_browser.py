@@ -146,6 +146,28 @@ def test_a_reader_finds_what_the_csto_said_about_afghanistan(browser, site, java
     page.context.close()
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize(
+    ("language", "place", "source"),
+    [("ar", "أفغانستان", "سانا"), ("en", "Afghanistan", "SANA")],
+)
+def test_afghanistan_in_three_clicks(browser, site, javascript, width, language, place, source):
+    """What did the CSTO say about Afghanistan, and where was it reported?"""
+    page = open_page(browser, site + "/", width=width, javascript=javascript, language=language)
+    page.get_by_role("link", name=place, exact=True).first.click()  # 1: the topic
+    page.wait_for_load_state()
+    items = page.locator("ol.position-list > li")
+    assert items.count() == 2
+    for item in items.all():
+        assert "أفغانستان" in item.locator("blockquote").inner_text()  # what was said
+        assert source in item.locator(".meta").inner_text()  # where it was reported
+    items.first.locator(".meta a").first.click()  # 2: the passage in its release
+    page.wait_for_load_state()
+    assert page.locator("mark:target").is_visible()
+    page.context.close()
+
+
 def test_facet_links_filter_without_the_form(browser, site):
     page = open_page(browser, site + "/positions/")
     page.locator(".facet a", has_text="أفغانستان").first.click()
@@ -198,9 +220,9 @@ def test_no_serious_accessibility_violations(browser, site, language):
     assert not found, found
 
 
-@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("width", [360, 375, 1280])
 def test_screenshots(browser, site, width):
-    """Pages at a phone and a desktop width: nothing wider than the screen."""
+    """Pages from the narrowest phone to a desktop: nothing wider than the screen."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     for language in ("ar", "en"):
         for name in ("home", "positions", "release", "topic"):
