@@ -64,6 +64,16 @@ _REPLACED.update({0x0660 + d: str(d) for d in range(10)})  # Arabic-Indic digits
 _REPLACED.update({0x06F0 + d: str(d) for d in range(10)})  # Extended (Persian) digits
 
 
+_DIGITS = str.maketrans(
+    {0x0660 + d: str(d) for d in range(10)} | {0x06F0 + d: str(d) for d in range(10)}
+)
+
+
+def fold_digits(text):
+    """Arabic-Indic and extended (Persian) digits as ASCII digits; nothing else changed."""
+    return text.translate(_DIGITS)
+
+
 def _build_fold_table():
     """Per character: NFKC, then the folds above, then case folding."""
     deleted = _DELETED

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 
 
 def archive(request):
@@ -7,5 +7,6 @@ def archive(request):
     english = (get_language() or "").startswith("en")
     return {
         "archive_name": settings.ARCHIVE_NAME_EN if english else settings.ARCHIVE_NAME_AR,
-        "list_separator": ", " if english else "، ",
+        # Translators: between names in a list ("SANA، via Sputnik").
+        "list_separator": pgettext("list separator", ", "),
     }

@@ -11,6 +11,7 @@ A topic's count includes its narrower topics, as its filter does: a position
 on كازاخستان counts for آسيا الوسطى too, once.
 """
 
+import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
@@ -200,6 +201,8 @@ def _count_topics(facet, results, counts, chosen):
     """Direct counts per topic; a broader topic's (its own and its narrower topics'
     results, each once) in one more query."""
     topics, children = facet.topics, facet.children
+    if chosen is not None and chosen not in topics:
+        topics = [*topics, chosen]  # ?topic=syria: a place chosen through the topic filter
     by_topic = dict(counts["topic"](results))
     broader = [t.pk for t in topics if t.pk in children]
     if broader:
@@ -226,7 +229,11 @@ def _descendants(pk, children):
 
 def _year_selected(data, year):
     start, end = data.get("date_from"), data.get("date_to")
-    return bool(start and end and start.text == end.text == str(year))
+    return bool(
+        start
+        and end
+        and (start.first, end.last) == (datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+    )
 
 
 @dataclass

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField
 
 from . import search
+from .analysis import fold_digits
 from .models import (
     NEWEST_FIRST,
     POSITION_NEWEST_FIRST,
@@ -51,7 +52,8 @@ class PartialDate:
     """A year, month or day a reader typed, as the period it stands for."""
 
     def __init__(self, text):
-        match = PARTIAL_DATE_RE.fullmatch(text.strip().translate(DIGITS))
+        # Arabic-Indic and Persian digits are read as the digits they are.
+        match = PARTIAL_DATE_RE.fullmatch(fold_digits(text.strip()))
         if not match:
             raise ValueError(text)
         year, month, day = (int(g) if g else None for g in match.groups())
@@ -70,10 +72,6 @@ class PartialDate:
         return self.text
 
 
-# Arabic-Indic and Persian digits typed in a date box are read as the digits they are.
-DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-
-
 class PartialDateField(forms.Field):
     widget = forms.TextInput
     default_error_messages = {
@@ -90,6 +88,21 @@ class PartialDateField(forms.Field):
             return PartialDate(value)
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class OrderingField(forms.ChoiceField):
+    """An ordering; an unknown one (a mistyped link) is the default, not an error."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value if value in dict(self.choices) else ""
+
+    def validate(self, value):
+        pass
+
+
+class OrderingFilter(django_filters.Filter):
+    field_class = OrderingField
 
 
 class ArchiveFilterForm(forms.Form):
@@ -177,9 +190,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
     search_result = None
 
     q = django_filters.CharFilter(label=_("Search"), method="search", help_text=SEARCH_HELP)
-    o = django_filters.ChoiceFilter(
-        label=_("Order"), choices=ORDERINGS, method="order", empty_label=None
-    )
+    o = OrderingFilter(label=_("Order"), choices=ORDERINGS, method="order")
 
     def __init__(self, *args, same_search=None, **kwargs):
         super().__init__(*args, **kwargs)

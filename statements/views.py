@@ -11,7 +11,7 @@ from django_filters.views import FilterView
 from . import search
 from .facets import active_filters, facets_for, loosening
 from .filters import PositionFilter, ReleaseFilter
-from .models import Position, Release, Source, Topic
+from .models import DatePrecision, Position, Release, Source, Topic
 from .passages import runs
 
 PAGE_SIZE = 20
@@ -169,22 +169,18 @@ class TopicDetailView(ListView):
         self.topic = get_object_or_404(
             Topic.objects.select_related("parent"), slug=self.kwargs["slug"]
         )
-        return (
-            public_positions()
-            .filter(topics__in=self.topic.descendant_ids())
-            .distinct()
-            .newest_first()
-        )
+        self.topic_ids = self.topic.descendant_ids()
+        return public_positions().filter(topics__in=self.topic_ids).distinct().newest_first()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["topic"] = self.topic
         context["children"] = self.topic.children.all()
         # Related: the topics most often recorded on the same public positions.
-        on_topic = Position.objects.published().filter(topics__in=self.topic.descendant_ids())
+        on_topic = Position.objects.published().filter(topics__in=self.topic_ids)
         context["related"] = (
             Topic.objects.filter(positions__in=on_topic)
-            .exclude(pk__in=self.topic.descendant_ids())
+            .exclude(pk__in=self.topic_ids)
             .exclude(pk=self.topic.parent_id)
             .annotate(shared=Count("positions", distinct=True))
             .order_by("-shared", "name_ar")[:12]
@@ -199,7 +195,7 @@ def timeline(positions):
     groups = []
     for position in positions:
         release = position.release
-        known = release.published_on and release.published_precision != "unknown"
+        known = release.published_on and release.published_precision != DatePrecision.UNKNOWN
         year = release.published_on.year if known else None
         if not groups or groups[-1][0] != year:
             groups.append((year, []))

@@ -144,7 +144,8 @@ class TestFilterSets:
         undated = dated["unknown"].pk
         assert newest[-1] == oldest[-1] == undated  # undated last either way
         assert newest[:-1] == list(reversed(oldest[:-1]))
-        assert not release_filter(o="sideways").is_valid()
+        sideways = release_filter(o="sideways")  # a mistyped link: the default order
+        assert sideways.is_valid() and [r.pk for r in sideways.qs] == newest
 
     def test_search_orders_by_relevance_unless_asked_by_date(self, demo):
         assert release_filter(q="سورية").ordering == "relevance"
@@ -294,3 +295,53 @@ class TestPagesAndLanguages:
         few = queries()
         add(25)
         assert queries() == few, "\n".join(q["sql"][:150] for q in last)
+
+
+@pytest.mark.parametrize("url", [RELEASES, POSITIONS])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=abc",
+        "page=0",
+        "page=99999",
+        "date_from=<script>&date_to=2018",
+        "date_from=99999999999999999999",
+        "date_from=2018-02-29",
+        "stance=affirms&stance=rejects",
+        "o=relevance&q=%22",
+        "place=syria&topic=syria&source=&q=-",
+        "topic=%00",
+        "q=" + "%D8%B3" * 3000,
+    ],
+)
+def test_hostile_filter_values_never_fail(client, demo, url, query):
+    response = client.get(f"{url}?{query}")
+    assert response.status_code in (200, 404)  # 404: a page number that does not exist
+    if response.status_code == 200:
+        assert "<html" in response.text
+
+
+class TestReviewRegressions:
+    def test_an_unknown_ordering_is_the_default_not_a_dead_end(self, client, demo):
+        response = client.get(POSITIONS, {"o": "bogus", "stance": "affirms"})
+        assert response.context["filter"].is_valid()
+        assert response.context["object_list"]
+        assert response.context["ordering"] == "newest"
+        assert 'name="o"' not in response.text  # not carried on by the form
+
+    def test_a_year_typed_in_arabic_digits_is_the_selected_year(self, client, dated):
+        response = client.get(RELEASES, {"date_from": "٢٠١٨", "date_to": "٢٠١٨"})
+        selected = [v.label for v in facet(response, "year").values if v.selected]
+        assert selected == ["2018"]
+
+    def test_a_place_chosen_through_topic_shows_as_selected(self, client, demo):
+        response = client.get(POSITIONS, {"topic": "syria"})
+        assert [v.value for v in facet(response, "topic").selected] == ["syria"]
+
+    def test_help_and_errors_are_announced_with_their_fields(self, client, demo):
+        response = client.get(POSITIONS, {"date_from": "soon"})
+        described = re.search(r'<input[^>]*name="date_from"[^>]*>', response.text).group(0)
+        ids = re.search(r'aria-describedby="([^"]+)"', described).group(1).split()
+        for element_id in ids:
+            assert f'id="{element_id}"' in response.text, element_id
+        assert any(i.endswith("_error") for i in ids)
