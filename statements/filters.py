@@ -233,32 +233,49 @@ class ArchiveFilterSet(django_filters.FilterSet):
         """Whether the search in use can order results by relevance."""
         return bool(self.search_result and self.search_result.rankable)
 
+    def by_source(self, queryset, name, value):
+        published, relayed = self.source_fields
+        return queryset.filter(Q(**{published: value}) | Q(**{relayed: value})).distinct()
 
-def topic_choices(kind_in):
-    return Topic.objects.filter(kind__in=kind_in)
+
+def topic_filter(field_name, label, kinds=None):
+    topics = Topic.objects.filter(kind__in=kinds) if kinds else Topic.objects.all()
+    return TopicFilter(
+        field_name=field_name, queryset=topics, to_field_name="slug", label=label, empty_label=ALL
+    )
+
+
+def source_filter():
+    return SourceFilter(
+        queryset=Source.objects.all(),
+        to_field_name="slug",
+        label=_("Source"),
+        method="by_source",
+        empty_label=ALL,
+    )
+
+
+def date_range(field_name):
+    return (
+        PartialDateFilter(field_name=field_name, label=_("From"), end=False),
+        PartialDateFilter(field_name=field_name, label=_("To"), end=True),
+    )
+
+
+FIELDS = ["q", "topic", "place", "stance", "issuing_body", "source", "date_from", "date_to"]
 
 
 # ``topic`` takes any codebook entry (places too: ?topic=syria is a link worth
-# keeping); ``place`` offers the places alone.
+# keeping); ``place`` offers the places alone. ``source`` is a source that
+# published or relayed the release.
 
 
 class ReleaseFilter(ArchiveFilterSet):
     newest_first, oldest_first = NEWEST_FIRST, OLDEST_FIRST
+    source_fields = ("source", "relayed_from")
 
-    topic = TopicFilter(
-        field_name="positions__topics",
-        queryset=Topic.objects.all(),
-        to_field_name="slug",
-        label=_("Topic"),
-        empty_label=ALL,
-    )
-    place = TopicFilter(
-        field_name="positions__topics",
-        queryset=topic_choices([TopicKind.PLACE]),
-        to_field_name="slug",
-        label=_("Place"),
-        empty_label=ALL,
-    )
+    topic = topic_filter("positions__topics", _("Topic"))
+    place = topic_filter("positions__topics", _("Place"), [TopicKind.PLACE])
     stance = django_filters.ChoiceFilter(
         field_name="positions__stance",
         choices=Stance.choices,
@@ -269,43 +286,21 @@ class ReleaseFilter(ArchiveFilterSet):
     issuing_body = django_filters.ChoiceFilter(
         choices=IssuingBody.choices, label=_("Issuing body"), empty_label=ALL
     )
-    source = SourceFilter(
-        queryset=Source.objects.all(),
-        to_field_name="slug",
-        label=_("Source"),
-        method="by_source",
-        empty_label=ALL,
-    )
-    date_from = PartialDateFilter(field_name="published_on", label=_("From"), end=False)
-    date_to = PartialDateFilter(field_name="published_on", label=_("To"), end=True)
+    source = source_filter()
+    date_from, date_to = date_range("published_on")
 
     class Meta:
         model = Release
         form = ArchiveFilterForm
-        fields = ["q", "topic", "place", "stance", "issuing_body", "source", "date_from", "date_to"]
-
-    def by_source(self, queryset, name, value):
-        # A release is from a source if the source published or relayed it.
-        return queryset.filter(Q(source=value) | Q(relayed_from=value)).distinct()
+        fields = FIELDS
 
 
 class PositionFilter(ArchiveFilterSet):
     newest_first, oldest_first = POSITION_NEWEST_FIRST, POSITION_OLDEST_FIRST
+    source_fields = ("release__source", "release__relayed_from")
 
-    topic = TopicFilter(
-        field_name="topics",
-        queryset=Topic.objects.all(),
-        to_field_name="slug",
-        label=_("Topic"),
-        empty_label=ALL,
-    )
-    place = TopicFilter(
-        field_name="topics",
-        queryset=topic_choices([TopicKind.PLACE]),
-        to_field_name="slug",
-        label=_("Place"),
-        empty_label=ALL,
-    )
+    topic = topic_filter("topics", _("Topic"))
+    place = topic_filter("topics", _("Place"), [TopicKind.PLACE])
     stance = django_filters.ChoiceFilter(choices=Stance.choices, label=_("Stance"), empty_label=ALL)
     issuing_body = django_filters.ChoiceFilter(
         field_name="release__issuing_body",
@@ -313,21 +308,10 @@ class PositionFilter(ArchiveFilterSet):
         label=_("Issuing body"),
         empty_label=ALL,
     )
-    source = SourceFilter(
-        queryset=Source.objects.all(),
-        to_field_name="slug",
-        label=_("Source"),
-        method="by_source",
-        empty_label=ALL,
-    )
-    date_from = PartialDateFilter(field_name="release__published_on", label=_("From"), end=False)
-    date_to = PartialDateFilter(field_name="release__published_on", label=_("To"), end=True)
+    source = source_filter()
+    date_from, date_to = date_range("release__published_on")
 
     class Meta:
         model = Position
         form = ArchiveFilterForm
-        fields = ["q", "topic", "place", "stance", "issuing_body", "source", "date_from", "date_to"]
-
-    def by_source(self, queryset, name, value):
-        # As for releases: the source published or relayed the position's release.
-        return queryset.filter(Q(release__source=value) | Q(release__relayed_from=value)).distinct()
+        fields = FIELDS
