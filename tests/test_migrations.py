@@ -37,3 +37,16 @@ def test_reversing_the_codebook_keeps_topics_in_use():
     assert set(Topic.objects.values_list("slug", flat=True)) == {"syria", "middle-east"}
     call_command("migrate", verbosity=0)
     assert Topic.objects.count() >= 30
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_fresh_install_has_its_search_index_without_repair(capsys):
+    from django.db import connection
+
+    from statements import search_schema
+
+    call_command("migrate", "statements", "zero", verbosity=0)
+    capsys.readouterr()
+    call_command("migrate", verbosity=1, stdout=StringIO())
+    assert "were missing" not in capsys.readouterr().out
+    assert search_schema.missing(connection) == []
