@@ -184,6 +184,11 @@ def test_the_passage_card_opens_on_keyboard_focus(browser, site):
     page.locator('.passage-number[aria-describedby="card-p1"]').focus()
     assert card.is_visible()
     assert "يؤيد" in card.inner_text()
+    # Escape hides it where it is (WCAG 1.4.13); the next focus shows a card again.
+    page.keyboard.press("Escape")
+    assert not card.is_visible()
+    page.locator('.passage-number[aria-describedby="card-p2"]').focus()
+    assert page.locator("#card-p2").is_visible()
     page.context.close()
 
 

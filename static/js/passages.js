@@ -1,0 +1,25 @@
+/* Release page: the card of a passage (its stance and summary) shows while its
+   number is hovered or focused. Escape hides it without moving the pointer or
+   the focus (WCAG 1.4.13); it shows again on the next hover or focus.
+   The page works without this file: it only adds the Escape key. */
+(function () {
+  "use strict";
+  function dismissAll() {
+    document.querySelectorAll(".release-body .card").forEach(function (card) {
+      card.classList.add("dismissed");
+    });
+  }
+  function restore(event) {
+    var number = event.target.closest && event.target.closest(".passage-number");
+    if (number && number.nextElementSibling) {
+      number.nextElementSibling.classList.remove("dismissed");
+    }
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      dismissAll();
+    }
+  });
+  document.addEventListener("focusin", restore);
+  document.addEventListener("mouseover", restore);
+})();
