@@ -5,6 +5,8 @@ is put in brackets; an unknown one is "n.d." / "د.ت.". Digits are Western in
 both languages, as in the citation examples.
 """
 
+import re
+
 from django.utils.translation import get_language
 
 from .models import DatePrecision
@@ -18,6 +20,9 @@ MONTHS_EN = [
     "July", "August", "September", "October", "November", "December",
 ]  # fmt: skip
 NO_DATE = {"ar": "د.ت.", "en": "n.d."}
+
+# A date at its precision as people write it: 2018, 2018-11 or 2018-11-08.
+PARTIAL_DATE_RE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 
 
 def format_partial_date(value, precision, inferred=False, language=None):

@@ -18,7 +18,16 @@ from django.db.models import Count, Q
 from django.db.models.functions import ExtractYear
 from django.utils.translation import gettext_lazy as _
 
-from .models import DatePrecision, IssuingBody, Position, Release, Source, Stance, Topic
+from .models import (
+    DatePrecision,
+    IssuingBody,
+    Position,
+    Release,
+    Source,
+    Stance,
+    Topic,
+    descendants,
+)
 
 TopicLink = Position.topics.through
 RelayLink = Release.relayed_from.through
@@ -84,15 +93,8 @@ def facets_for(filterset):
         params = [p for p in PARAMS[name] if data.get(p)]
         key = tuple(params)
         if key not in bases:
-            source = filterset
-            if params:
-                rest = filterset.data.copy()
-                for param in params:
-                    rest.pop(param, None)
-                source = type(filterset)(
-                    rest, queryset=filterset.queryset, same_search=filterset.search_result
-                )
-                source.qs  # noqa: B018 - runs the filters
+            source = filterset.without(params) if params else filterset
+            source.qs  # noqa: B018 - runs the filters
             ids = source.unordered_qs.order_by().values("pk")
             bases[key] = model.objects.filter(pk__in=ids)
         return bases[key]
@@ -207,7 +209,7 @@ def _count_topics(facet, results, counts, chosen):
     broader = [t.pk for t in topics if t.pk in children]
     if broader:
         rollups = results.aggregate(
-            **{f"t{pk}": counts["topic_rollup"](_descendants(pk, children)) for pk in broader}
+            **{f"t{pk}": counts["topic_rollup"](descendants(pk, children)) for pk in broader}
         )
         by_topic.update({int(key[1:]): n for key, n in rollups.items()})
     listed = [t for t in topics if by_topic.get(t.pk) or t == chosen]
@@ -215,16 +217,6 @@ def _count_topics(facet, results, counts, chosen):
     for topic in listed:
         n = by_topic.get(topic.pk, 0)
         facet.add(topic.slug, topic.display_name, n, topic == chosen, topic.display_lang)
-
-
-def _descendants(pk, children):
-    found, todo = [pk], [pk]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.append(child)
-                todo.append(child)
-    return found
 
 
 def _year_selected(data, year):
@@ -283,15 +275,7 @@ def loosening(filterset, chips):
     for chip in chips:
         if chip.invalid:
             continue
-        data = filterset.data.copy()
-        for name in chip.change:
-            data.pop(name, None)
-        relaxed = type(filterset)(
-            data,
-            queryset=filterset.queryset,
-            request=filterset.request,
-            same_search=filterset.search_result if "q" in data else None,
-        )
+        relaxed = filterset.without(chip.change)
         n = relaxed.qs.count() if relaxed.is_valid() else 0
         if n:
             suggestions.append((chip, n))

@@ -15,7 +15,6 @@ date range.
 
 import calendar
 import datetime
-import re
 
 import django_filters
 from django import forms
@@ -25,6 +24,7 @@ from django_filters.fields import ModelChoiceField
 
 from . import search
 from .analysis import fold_digits
+from .dates import PARTIAL_DATE_RE
 from .models import (
     NEWEST_FIRST,
     POSITION_NEWEST_FIRST,
@@ -44,8 +44,6 @@ POSITION_OLDEST_FIRST = (
     "release__public_id",
     "number",
 )
-
-PARTIAL_DATE_RE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 
 
 class PartialDate:
@@ -232,6 +230,15 @@ class ArchiveFilterSet(django_filters.FilterSet):
     def rankable(self):
         """Whether the search in use can order results by relevance."""
         return bool(self.search_result and self.search_result.rankable)
+
+    def without(self, params):
+        """The same listing without the filters ``params``; a search kept is not re-parsed."""
+        data = self.data.copy()
+        for param in params:
+            data.pop(param, None)
+        return type(self)(
+            data, queryset=self.queryset, request=self.request, same_search=self.search_result
+        )
 
     def by_source(self, queryset, name, value):
         published, relayed = self.source_fields

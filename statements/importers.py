@@ -37,6 +37,7 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from . import text
+from .dates import PARTIAL_DATE_RE
 from .models import DatePrecision, Release, Source, Topic
 
 JSONL_KEYS = {
@@ -136,7 +137,7 @@ def parse_partial_date(value, precision=None):
         return None, DatePrecision.UNKNOWN
     if not isinstance(value, str):
         raise RecordError(f"published must be a string like 2018-11-08, not {value!r}")
-    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", value.strip())
+    match = PARTIAL_DATE_RE.fullmatch(value.strip())
     if not match:
         raise RecordError(f"published {value!r} is not a date like 2018-11-08, 2018-11 or 2018")
     year, month, day = match.groups()

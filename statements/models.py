@@ -235,12 +235,17 @@ class Topic(models.Model):
         children = {}
         for pk, parent_id in Topic.objects.values_list("pk", "parent_id"):
             children.setdefault(parent_id, []).append(pk)
-        ids, stack = [], [self.pk]
-        while stack:
-            pk = stack.pop()
-            ids.append(pk)
-            stack.extend(children.get(pk, []))
-        return ids
+        return descendants(self.pk, children)
+
+
+def descendants(pk, children):
+    """``pk`` and every id below it, given ``children``: parent id → child ids."""
+    ids, stack = [], [pk]
+    while stack:
+        current = stack.pop()
+        ids.append(current)
+        stack.extend(children.get(current, []))
+    return ids
 
 
 class PublicIdentifier(models.Model):

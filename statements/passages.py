@@ -14,9 +14,13 @@ from itertools import pairwise
 class Run:
     text: str
     numbers: list[int] = field(default_factory=list)
-    anchors: list[int] = field(default_factory=list)
     hit: bool = False  # a word the reader searched for
     starts: list = field(default_factory=list)  # the positions whose passage starts here
+
+    @property
+    def anchors(self):
+        """The numbers of the positions that start here (each gets its #p<n> anchor)."""
+        return [p.number for p in self.starts]
 
     @property
     def highlighted(self):
@@ -42,5 +46,5 @@ def runs(body, positions, hits=()):
         covering = [p.number for p in ordered if p.start <= left and right <= p.end]
         starts = [p for p in ordered if p.start == left]
         hit = any(start <= left and right <= end for start, end in hits)
-        out.append(Run(body[left:right], covering, [p.number for p in starts], hit, starts))
+        out.append(Run(body[left:right], covering, hit, starts))
     return out

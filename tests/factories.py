@@ -4,6 +4,7 @@ import itertools
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.urls import reverse
 
 from statements.models import Position, Release, Source, Topic
 
@@ -132,3 +133,15 @@ def position_form_data(position, **changes):
     }
     data.update(changes)
     return data
+
+
+def admin_url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def run_action(client, action, *releases):
+    """Run a release changelist action on ``releases`` as ``client``'s user."""
+    return client.post(
+        admin_url(Release, "changelist"),
+        {"action": action, "_selected_action": [r.pk for r in releases]},
+    )

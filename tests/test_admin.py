@@ -8,12 +8,14 @@ from django.urls import reverse
 
 from statements.models import Position, Release
 from tests.factories import (
+    admin_url,
     make_position,
     make_release,
     make_topic,
     make_user,
     position_form_data,
     release_form_data,
+    run_action,
 )
 
 pytestmark = pytest.mark.django_db
@@ -24,10 +26,6 @@ def superuser_client(db):
     client = Client()
     client.force_login(make_user(is_superuser=True))
     return client
-
-
-def admin_url(model, view, *args):
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
 class TestEveryPageRenders:
@@ -120,16 +118,10 @@ class TestGroups:
         actions = [name for name, _ in response.context["action_form"].fields["action"].choices]
         assert "publish" not in actions
         assert "submit_for_review" in actions
-        editor_client.post(
-            admin_url(Release, "changelist"),
-            {"action": "publish", "_selected_action": [release.pk]},
-        )
+        run_action(editor_client, "publish", release)
         release.refresh_from_db()
         assert release.status == Release.Status.DRAFT
-        editor_client.post(
-            admin_url(Release, "changelist"),
-            {"action": "submit_for_review", "_selected_action": [release.pk]},
-        )
+        run_action(editor_client, "submit_for_review", release)
         release.refresh_from_db()
         assert release.status == Release.Status.IN_REVIEW
 
@@ -171,10 +163,7 @@ class TestGroups:
 
     def test_publisher_publishes_and_withdraws_with_a_reason(self, publisher_client):
         release = make_release(status=Release.Status.IN_REVIEW)
-        publisher_client.post(
-            admin_url(Release, "changelist"),
-            {"action": "publish", "_selected_action": [release.pk]},
-        )
+        run_action(publisher_client, "publish", release)
         release.refresh_from_db()
         assert release.status == Release.Status.PUBLISHED
         assert release.first_published_at is not None
