@@ -214,12 +214,13 @@ def index_size(connection, size_before):
         return cursor.fetchone()[0]
 
 
-def run_backend(backend, releases, repeats):
+def database_env(backend, name):
+    """The environment of a child process that uses a fresh database ``name`` on ``backend``."""
     WORK.mkdir(exist_ok=True)
     env = {**os.environ, "DJANGO_DEBUG": "", "CSTO_PLAIN_STATIC": "1"}
     env.pop("DATABASE_URL", None)
     if backend == "sqlite":
-        path = WORK / f"bench-{releases}.sqlite3"
+        path = WORK / f"{name}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         env["SQLITE_PATH"] = str(path)
@@ -228,14 +229,22 @@ def run_backend(backend, releases, repeats):
         from psycopg import sql
 
         with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS csto_bench WITH (FORCE)")
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
             conn.execute(
                 sql.SQL(
-                    "CREATE DATABASE csto_bench TEMPLATE template0 ENCODING 'UTF8' "
+                    "CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8' "
                     "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
-                )
+                ).format(sql.Identifier(name))
             )
-        env["DATABASE_URL"] = f"{PG_BASE}/csto_bench"
+        env["DATABASE_URL"] = f"{PG_BASE}/{name}"
+    return env
+
+
+def run_backend(backend, releases, repeats):
+    name = f"bench-{releases}" if backend == "sqlite" else "csto_bench"
+    env = database_env(backend, name)
     out = subprocess.run(
         [sys.executable, __file__, "--child", backend, "--releases", str(releases),
          "--repeats", str(repeats)],

@@ -25,6 +25,6 @@ class StatementsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, signals  # noqa: F401  (registers the checks and signal handlers)
 
         post_migrate.connect(ensure_search_index, sender=self)

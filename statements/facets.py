@@ -9,6 +9,10 @@ or the number of values: never one query per value.
 
 A topic's count includes its narrower topics, as its filter does: a position
 on كازاخستان counts for آسيا الوسطى too, once.
+
+The counts read the listing copies (statements.listing), and are cached for
+the current generation: a listing seen before since the last publication costs
+no count query at all.
 """
 
 import datetime
@@ -18,6 +22,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import ExtractYear
 from django.utils.translation import gettext_lazy as _
 
+from . import listing
 from .models import (
     DatePrecision,
     IssuingBody,
@@ -26,10 +31,10 @@ from .models import (
     Source,
     Stance,
     Topic,
+    TopicEntry,
     descendants,
 )
 
-TopicLink = Position.topics.through
 RelayLink = Release.relayed_from.through
 
 # The query-string parameters each facet sets.
@@ -41,6 +46,10 @@ PARAMS = {
     "source": ("source",),
     "year": ("date_from", "date_to"),
 }
+
+
+# A change of filters starts again from the first page.
+PAGING = {"page": None, "after": None, "before": None}
 
 
 @dataclass
@@ -78,14 +87,83 @@ class Facet:
 
     def add(self, value, label, count, selected, lang=""):
         change = {param: None if selected else str(value) for param in PARAMS[self.name]}
-        change["page"] = None
+        change.update(PAGING)
         self.values.append(FacetValue(str(value), label, count, selected, lang, change))
 
 
-def facets_for(filterset):
+def cache_parts(filterset, what):
+    """What a cached count of ``filterset``'s listing is keyed by: the listing and its
+    filters as given (a valid filter set)."""
+    data = filterset.data if filterset.is_bound else {}
+    params = {name: str(data.get(name)).strip() for name in filterset.filters if name != "o"}
+    return [what, filterset.queryset.model._meta.label, {k: v for k, v in params.items() if v}]
+
+
+def total(filterset, current=None):
+    """The number of results of a valid, filtered ``filterset``, cached."""
+    return listing.cached(
+        cache_parts(filterset, "total"), lambda: filterset.unordered_qs.count(), current=current
+    )
+
+
+def facets_for(filterset, current=None):
     """The facets of ``filterset``'s listing (valid and filtered), for its current results."""
-    model = filterset.queryset.model
     data = filterset.form.cleaned_data if filterset.is_bound else {}
+    codebook = list(Topic.objects.all())
+    counts = listing.cached(
+        cache_parts(filterset, "facets"),
+        lambda: _count(filterset, data, codebook),
+        current=current,
+    )
+    facets = []
+    for name, label, kinds in (
+        ("topic", _("Topic"), {Topic.Kind.THEME, Topic.Kind.ACTOR}),
+        ("place", _("Place"), {Topic.Kind.PLACE}),
+    ):
+        facet = Facet(name, label)
+        chosen = data.get(name)
+        by_topic = counts[name]
+        topics = [t for t in codebook if t.kind in kinds]
+        if chosen is not None and chosen not in topics:
+            topics.append(chosen)  # ?topic=syria: a place chosen through the topic filter
+        listed = [t for t in topics if by_topic.get(t.pk) or t == chosen]
+        listed.sort(key=lambda t: (-by_topic.get(t.pk, 0), t.display_name))
+        for topic in listed:
+            n = by_topic.get(topic.pk, 0)
+            facet.add(topic.slug, topic.display_name, n, topic == chosen, topic.display_lang)
+        facets.append(facet)
+
+    for name, label, choices in (
+        ("stance", _("Stance"), Stance.choices),
+        ("issuing_body", _("Issuing body"), IssuingBody.choices),
+    ):
+        by_value = counts[name]
+        facet = Facet(name, label)
+        for value, shown in choices:
+            n = by_value.get(value, 0)
+            if n or data.get(name) == value:
+                facet.add(value, shown, n, data.get(name) == value)
+        facets.append(facet)
+
+    by_source = counts["source"]
+    facet = Facet("source", _("Source"))
+    chosen = data.get("source")
+    sources = Source.objects.filter(Q(pk__in=by_source) | Q(pk=getattr(chosen, "pk", None)))
+    for source in sorted(sources, key=lambda s: (-by_source.get(s.pk, 0), s.display_name)):
+        n = by_source.get(source.pk, 0)
+        facet.add(source.slug, source.display_name, n, source == chosen, source.display_lang)
+    facets.append(facet)
+
+    years = Facet("year", _("Year"))
+    for year, n in sorted(counts["year"].items(), reverse=True):
+        years.add(year, str(year), n, _year_selected(data, year))
+    facets.append(years)
+    return facets
+
+
+def _count(filterset, data, codebook):
+    """Every facet's counts: {facet: {value: n}}, in a fixed number of grouped queries."""
+    model = filterset.queryset.model
     bases = {}
 
     def base(name):
@@ -100,51 +178,35 @@ def facets_for(filterset):
         return bases[key]
 
     counts = RELEASE_COUNTS if model is Release else POSITION_COUNTS
-    codebook = list(Topic.objects.all())
-    facets = [
-        _topic_facet("topic", _("Topic"), {Topic.Kind.THEME, Topic.Kind.ACTOR}, codebook),
-        _topic_facet("place", _("Place"), {Topic.Kind.PLACE}, codebook),
-    ]
-    for facet in facets:
-        _count_topics(facet, base(facet.name), counts, data.get(facet.name))
-    for name, label, choices in (
-        ("stance", _("Stance"), Stance.choices),
-        ("issuing_body", _("Issuing body"), IssuingBody.choices),
+    children = {}
+    for topic in codebook:
+        if topic.parent_id:
+            children.setdefault(topic.parent_id, []).append(topic.pk)
+    result = {}
+    for name, kinds in (
+        ("topic", {Topic.Kind.THEME, Topic.Kind.ACTOR}),
+        ("place", {Topic.Kind.PLACE}),
     ):
-        by_value = dict(counts[name](base(name)))
-        facet = Facet(name, label)
-        for value, shown in choices:
-            n = by_value.get(value, 0)
-            if n or data.get(name) == value:
-                facet.add(value, shown, n, data.get(name) == value)
-        facets.append(facet)
-
+        chosen = data.get(name)
+        pks = [t.pk for t in codebook if t.kind in kinds or t == chosen]
+        result[name] = _count_topics(base(name), counts, pks, children)
+    for name in ("stance", "issuing_body"):
+        result[name] = dict(counts[name](base(name)))
     by_source = {}
     for pk, n in (*counts["source"](base("source")), *counts["relay"](base("source"))):
         by_source[pk] = by_source.get(pk, 0) + n
-    facet = Facet("source", _("Source"))
-    chosen = data.get("source")
-    sources = Source.objects.filter(Q(pk__in=by_source) | Q(pk=getattr(chosen, "pk", None)))
-    for source in sorted(sources, key=lambda s: (-by_source.get(s.pk, 0), s.display_name)):
-        n = by_source.get(source.pk, 0)
-        facet.add(source.slug, source.display_name, n, source == chosen, source.display_lang)
-    facets.append(facet)
-
-    years = Facet("year", _("Year"))
-    for year, n in sorted(counts["year"](base("year")), reverse=True):
-        if year is not None:
-            years.add(year, str(year), n, _year_selected(data, year))
-    facets.append(years)
-    return facets
+    result["source"] = by_source
+    result["year"] = {year: n for year, n in counts["year"](base("year")) if year is not None}
+    return result
 
 
 # How each facet counts, per listing: functions of the base queryset. A release
 # whose source also relayed it would count twice; editors cannot record that.
 RELEASE_COUNTS = {
     "topic": lambda base: (
-        TopicLink.objects.filter(position__release__in=base)
+        TopicEntry.objects.filter(release__in=base)
         .values_list("topic")
-        .annotate(n=Count("position__release", distinct=True))
+        .annotate(n=Count("release", distinct=True))
     ),
     "topic_rollup": lambda ids: Count("pk", filter=Q(positions__topics__in=ids), distinct=True),
     "stance": lambda base: (
@@ -168,55 +230,38 @@ RELEASE_COUNTS = {
 
 POSITION_COUNTS = {
     "topic": lambda base: (
-        TopicLink.objects.filter(position__in=base)
+        TopicEntry.objects.filter(position__in=base)
         .values_list("topic")
         .annotate(n=Count("position"))
     ),
     "topic_rollup": lambda ids: Count("pk", filter=Q(topics__in=ids), distinct=True),
     "stance": lambda base: base.values_list("stance").annotate(n=Count("pk")),
-    "issuing_body": lambda base: base.values_list("release__issuing_body").annotate(n=Count("pk")),
-    "source": lambda base: base.values_list("release__source").annotate(n=Count("pk")),
+    "issuing_body": lambda base: base.values_list("issuing_body").annotate(n=Count("pk")),
+    "source": lambda base: base.values_list("release_source").annotate(n=Count("pk")),
     "relay": lambda base: (
         RelayLink.objects.filter(release__positions__in=base)
         .values_list("source")
         .annotate(n=Count("release__positions", distinct=True))
     ),
     "year": lambda base: (
-        base.exclude(release__published_precision=DatePrecision.UNKNOWN)
-        .values_list(ExtractYear("release__published_on"))
+        base.exclude(release_precision=DatePrecision.UNKNOWN)
+        .values_list(ExtractYear("release_date"))
         .annotate(n=Count("pk"))
     ),
 }
 
 
-def _topic_facet(name, label, kinds, codebook):
-    facet = Facet(name, label)
-    facet.topics = [t for t in codebook if t.kind in kinds]
-    facet.children = {}
-    for topic in codebook:
-        if topic.parent_id:
-            facet.children.setdefault(topic.parent_id, []).append(topic.pk)
-    return facet
-
-
-def _count_topics(facet, results, counts, chosen):
-    """Direct counts per topic; a broader topic's (its own and its narrower topics'
-    results, each once) in one more query."""
-    topics, children = facet.topics, facet.children
-    if chosen is not None and chosen not in topics:
-        topics = [*topics, chosen]  # ?topic=syria: a place chosen through the topic filter
+def _count_topics(results, counts, pks, children):
+    """{topic pk: n} for ``pks``: direct counts; a broader topic's (its own and its
+    narrower topics' results, each once) in one more query."""
     by_topic = dict(counts["topic"](results))
-    broader = [t.pk for t in topics if t.pk in children]
+    broader = [pk for pk in pks if pk in children]
     if broader:
         rollups = results.aggregate(
             **{f"t{pk}": counts["topic_rollup"](descendants(pk, children)) for pk in broader}
         )
         by_topic.update({int(key[1:]): n for key, n in rollups.items()})
-    listed = [t for t in topics if by_topic.get(t.pk) or t == chosen]
-    listed.sort(key=lambda t: (-by_topic.get(t.pk, 0), t.display_name))
-    for topic in listed:
-        n = by_topic.get(topic.pk, 0)
-        facet.add(topic.slug, topic.display_name, n, topic == chosen, topic.display_lang)
+    return {pk: n for pk, n in by_topic.items() if pk in pks and n}
 
 
 def _year_selected(data, year):
@@ -251,7 +296,7 @@ def active_filters(filterset):
         raw = filterset.data.get(name, "")
         if not str(raw).strip():
             continue
-        remove = {name: None, "page": None}
+        remove = {name: None, **PAGING}
         label = str(form_field.label)
         if name in form.errors:
             chips.append(Chip(label, str(raw), remove, invalid=True))

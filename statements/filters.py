@@ -18,7 +18,8 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import F, Q
+from django.http import QueryDict
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField
 
@@ -26,8 +27,6 @@ from . import search
 from .analysis import fold_digits
 from .dates import PARTIAL_DATE_RE
 from .models import (
-    NEWEST_FIRST,
-    POSITION_NEWEST_FIRST,
     DatePrecision,
     IssuingBody,
     Position,
@@ -35,15 +34,22 @@ from .models import (
     Source,
     Stance,
     Topic,
+    TopicEntry,
     TopicKind,
 )
+from .paging import Key, order_by
 
-OLDEST_FIRST = (F("published_on").asc(nulls_last=True), "public_id")
-POSITION_OLDEST_FIRST = (
-    F("release__published_on").asc(nulls_last=True),
-    "release__public_id",
-    "number",
+# The listings' orderings, as keys for keyset paging (statements.paging). Both
+# put undated records last. Positions of one release keep their order.
+RELEASE_NEWEST = (Key("published_on", descending=True, nullable=True), Key("public_id", True))
+RELEASE_OLDEST = (Key("published_on", nullable=True), Key("public_id"))
+POSITION_NEWEST = (
+    Key("release_date", descending=True, nullable=True),
+    Key("release_public_id", descending=True),
+    Key("number"),
 )
+POSITION_OLDEST = (Key("release_date", nullable=True), Key("release_public_id"), Key("number"))
+RelayLink = Release.relayed_from.through
 
 
 class PartialDate:
@@ -120,8 +126,8 @@ class PartialDateFilter(django_filters.Filter):
 
     field_class = PartialDateField
 
-    def __init__(self, *args, end, **kwargs):
-        self.end = end
+    def __init__(self, *args, end, precision, **kwargs):
+        self.end, self.precision = end, precision
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric", "dir": "ltr"}))
         kwargs.setdefault("help_text", DATE_HELP)
         super().__init__(*args, **kwargs)
@@ -129,13 +135,12 @@ class PartialDateFilter(django_filters.Filter):
     def filter(self, qs, value):
         if value is None:
             return qs
-        return qs.filter(date_bound(self.field_name, value, end=self.end))
+        return qs.filter(date_bound(self.field_name, self.precision, value, end=self.end))
 
 
-def date_bound(on, value, *, end):
-    """Records whose whole dated period (``on`` at its precision) starts after ``value``'s
-    first day, or ends before its last day (``end``)."""
-    precision = on.removesuffix("_on") + "_precision"
+def date_bound(on, precision, value, *, end):
+    """Records whose whole dated period (``on`` at its ``precision``) starts after
+    ``value``'s first day, or ends before its last day (``end``)."""
     if not end:
         # A period's stored date is its first day: starting on or after the first day is enough.
         return Q(**{f"{on}__gte": value.first}) & ~Q(**{precision: DatePrecision.UNKNOWN})
@@ -161,14 +166,16 @@ class SourceFilter(django_filters.ModelChoiceFilter):
 
 
 class TopicFilter(django_filters.ModelChoiceFilter):
-    """A topic and everything under it in the codebook."""
+    """A topic and everything under it in the codebook, through the listing entries
+    (``field_name`` is the entry's column for the listed record)."""
 
     field_class = DisplayNameField
 
     def filter(self, qs, value):
         if not value:
             return qs
-        return qs.filter(**{f"{self.field_name}__in": value.descendant_ids()}).distinct()
+        on_topic = TopicEntry.objects.filter(topic__in=value.descendant_ids(), is_public=True)
+        return qs.filter(pk__in=on_topic.values(self.field_name))
 
 
 ORDERINGS = [
@@ -186,12 +193,15 @@ class ArchiveFilterSet(django_filters.FilterSet):
 
     newest_first = oldest_first = ()
     search_result = None
+    keys = None  # the ordering's keys for keyset paging; None when ranked by relevance
 
     q = django_filters.CharFilter(label=_("Search"), method="search", help_text=SEARCH_HELP)
     o = OrderingFilter(label=_("Order"), choices=ORDERINGS, method="order")
 
-    def __init__(self, *args, same_search=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, same_search=None, **kwargs):
+        # Always bound: a listing without a query string is filtered (by nothing),
+        # ordered and paged like any other.
+        super().__init__(QueryDict() if data is None else data, *args, **kwargs)
         self.unordered_qs = self.queryset  # until filter_queryset runs (an unbound form)
         self.same_search = same_search  # a search already run for the same ``q``
 
@@ -209,13 +219,15 @@ class ArchiveFilterSet(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         self.unordered_qs = queryset
         ordering = self.form.cleaned_data.get("o") or ""
-        if ordering == "oldest":
-            return queryset.order_by(*self.oldest_first)
         if self.search_result is not None and ordering in ("", "relevance"):
             search.with_rank(self.search_result, queryset)
             if self.search_result.ranked:
-                return self.search_result.queryset.order_by("-search_rank", *self.newest_first)
-        return queryset.order_by(*self.newest_first)
+                self.keys = None
+                return self.search_result.queryset.order_by(
+                    "-search_rank", *order_by(self.newest_first)
+                )
+        self.keys = self.oldest_first if ordering == "oldest" else self.newest_first
+        return queryset.order_by(*order_by(self.keys))
 
     @property
     def ordering(self):
@@ -241,8 +253,14 @@ class ArchiveFilterSet(django_filters.FilterSet):
         )
 
     def by_source(self, queryset, name, value):
-        published, relayed = self.source_fields
-        return queryset.filter(Q(**{published: value}) | Q(**{relayed: value})).distinct()
+        published, release = self.source_fields
+        relayed = RelayLink.objects.filter(source=value).values("release")
+        return queryset.filter(Q(**{published: value}) | Q(**{f"{release}__in": relayed}))
+
+    def by_stance(self, queryset, name, value):
+        """Releases with a position of this stance."""
+        stated = Position.objects.filter(stance=value, is_public=True).values("release")
+        return queryset.filter(pk__in=stated)
 
 
 def topic_filter(field_name, label, kinds=None):
@@ -262,10 +280,10 @@ def source_filter():
     )
 
 
-def date_range(field_name):
+def date_range(field_name, precision):
     return (
-        PartialDateFilter(field_name=field_name, label=_("From"), end=False),
-        PartialDateFilter(field_name=field_name, label=_("To"), end=True),
+        PartialDateFilter(field_name=field_name, precision=precision, label=_("From"), end=False),
+        PartialDateFilter(field_name=field_name, precision=precision, label=_("To"), end=True),
     )
 
 
@@ -278,23 +296,19 @@ FIELDS = ["q", "topic", "place", "stance", "issuing_body", "source", "date_from"
 
 
 class ReleaseFilter(ArchiveFilterSet):
-    newest_first, oldest_first = NEWEST_FIRST, OLDEST_FIRST
-    source_fields = ("source", "relayed_from")
+    newest_first, oldest_first = RELEASE_NEWEST, RELEASE_OLDEST
+    source_fields = ("source", "pk")
 
-    topic = topic_filter("positions__topics", _("Topic"))
-    place = topic_filter("positions__topics", _("Place"), [TopicKind.PLACE])
+    topic = topic_filter("release", _("Topic"))
+    place = topic_filter("release", _("Place"), [TopicKind.PLACE])
     stance = django_filters.ChoiceFilter(
-        field_name="positions__stance",
-        choices=Stance.choices,
-        label=_("Stance"),
-        distinct=True,
-        empty_label=ALL,
+        choices=Stance.choices, label=_("Stance"), method="by_stance", empty_label=ALL
     )
     issuing_body = django_filters.ChoiceFilter(
         choices=IssuingBody.choices, label=_("Issuing body"), empty_label=ALL
     )
     source = source_filter()
-    date_from, date_to = date_range("published_on")
+    date_from, date_to = date_range("published_on", "published_precision")
 
     class Meta:
         model = Release
@@ -303,20 +317,21 @@ class ReleaseFilter(ArchiveFilterSet):
 
 
 class PositionFilter(ArchiveFilterSet):
-    newest_first, oldest_first = POSITION_NEWEST_FIRST, POSITION_OLDEST_FIRST
-    source_fields = ("release__source", "release__relayed_from")
+    """Positions, filtered and paged on their own columns (their listing copies)."""
 
-    topic = topic_filter("topics", _("Topic"))
-    place = topic_filter("topics", _("Place"), [TopicKind.PLACE])
+    newest_first, oldest_first = POSITION_NEWEST, POSITION_OLDEST
+    source_fields = ("release_source", "release_id")
+
+    topic = topic_filter("position", _("Topic"))
+    place = topic_filter("position", _("Place"), [TopicKind.PLACE])
     stance = django_filters.ChoiceFilter(choices=Stance.choices, label=_("Stance"), empty_label=ALL)
     issuing_body = django_filters.ChoiceFilter(
-        field_name="release__issuing_body",
         choices=IssuingBody.choices,
         label=_("Issuing body"),
         empty_label=ALL,
     )
     source = source_filter()
-    date_from, date_to = date_range("release__published_on")
+    date_from, date_to = date_range("release_date", "release_precision")
 
     class Meta:
         model = Position

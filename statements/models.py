@@ -30,6 +30,13 @@ def choices_check(field, choices_class, name):
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices_class.values}), name=name)
 
 
+def listing():
+    """statements.listing, which keeps the listings' copies of these records in step."""
+    from . import listing as module
+
+    return module
+
+
 def localized(arabic, english):
     """The name to show in the interface language, and its language: English names
     in the English interface where one exists, Arabic otherwise."""
@@ -275,6 +282,17 @@ def public_releases_q(prefix=""):
 
 NEWEST_FIRST = (F("published_on").desc(nulls_last=True), "-public_id")
 
+# Derived columns that are not part of a record's history.
+SEARCH_COLUMNS = ["search_tokens", "search_folded", "search_version"]
+LISTING_COPIES = [
+    "is_public",
+    "release_date",
+    "release_precision",
+    "release_public_id",
+    "release_source",
+    "issuing_body",
+]
+
 
 class ReleaseQuerySet(models.QuerySet):
     def published(self):
@@ -406,10 +424,7 @@ class Release(models.Model):
     search_folded = models.TextField(default="", editable=False)
     search_version = models.PositiveSmallIntegerField(default=0, editable=False)
 
-    history = HistoricalRecords(
-        m2m_fields=[relayed_from],
-        excluded_fields=["search_tokens", "search_folded", "search_version"],
-    )
+    history = HistoricalRecords(m2m_fields=[relayed_from], excluded_fields=SEARCH_COLUMNS)
     objects = ReleaseQuerySet.as_manager()
 
     class Meta:
@@ -472,6 +487,7 @@ class Release(models.Model):
                 self._issue_public_id()
             super().save(*args, **kwargs)
             search_index.record_terms(surfaces)
+            listing().refresh([self.pk])
 
     def get_absolute_url(self):
         return reverse("statements:release-detail", kwargs={"public_id": self.public_id})
@@ -673,9 +689,24 @@ class Position(models.Model):
     search_tokens = models.TextField(default="", editable=False)
     search_folded = models.TextField(default="", editable=False)
     search_version = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Copies of the release's public state, date, identifier, source and body, so
+    # that the public listings filter and page over this table alone. Written by
+    # statements.listing.refresh, and nowhere else (see performance.md).
+    is_public = models.BooleanField(default=False, editable=False)
+    release_date = models.DateField(null=True, editable=False)
+    release_precision = models.CharField(
+        max_length=10, choices=DatePrecision, default=DatePrecision.UNKNOWN, editable=False
+    )
+    release_public_id = models.PositiveBigIntegerField(null=True, editable=False)
+    release_source = models.ForeignKey(
+        Source, null=True, related_name="+", on_delete=models.PROTECT, editable=False
+    )
+    issuing_body = models.CharField(
+        max_length=20, choices=IssuingBody, default=IssuingBody.UNKNOWN, editable=False
+    )
 
     history = HistoricalRecords(
-        m2m_fields=[topics], excluded_fields=["search_tokens", "search_folded", "search_version"]
+        m2m_fields=[topics], excluded_fields=[*LISTING_COPIES, *SEARCH_COLUMNS]
     )
     objects = PositionQuerySet.as_manager()
 
@@ -718,6 +749,7 @@ class Position(models.Model):
                 self.number = self.release.next_position_number()
             super().save(*args, **kwargs)
             search_index.record_terms(surfaces)
+            listing().refresh([self.release_id])
 
     def get_absolute_url(self):
         return f"{self.release.get_absolute_url()}#p{self.number}"
@@ -738,6 +770,64 @@ class Position(models.Model):
         problem = self.anchor_problem()
         if problem:
             raise ValidationError({"quote": gettext(problem)})
+
+
+class TopicEntry(models.Model):
+    """A public listing's row for "positions on a topic": one per position and topic,
+    carrying copies of what the listings filter on (stance, date, source, body,
+    public state), so that a topic filter and its facet counts read one table.
+
+    Derived data, written by statements.listing.refresh only; ``rebuild_listings``
+    rewrites all of it.
+    """
+
+    position = models.ForeignKey(Position, related_name="+", on_delete=models.CASCADE)
+    topic = models.ForeignKey(Topic, related_name="+", on_delete=models.CASCADE)
+    release = models.ForeignKey(Release, related_name="+", on_delete=models.CASCADE)
+    stance = models.CharField(max_length=12, choices=Stance)
+    release_date = models.DateField(null=True)
+    release_precision = models.CharField(max_length=10, choices=DatePrecision)
+    release_source = models.ForeignKey(Source, related_name="+", on_delete=models.CASCADE)
+    issuing_body = models.CharField(max_length=20, choices=IssuingBody)
+    is_public = models.BooleanField()
+
+    class Meta:
+        verbose_name = _("listing entry")
+        verbose_name_plural = _("listing entries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["position", "topic"], name="%(app_label)s_topicentry_unique"
+            )
+        ]
+        indexes = [
+            # "Positions on a topic (and its narrower topics), with a stance": the
+            # public filter and its facet counts read this index alone.
+            models.Index(
+                fields=["topic", "stance", "position"],
+                condition=Q(is_public=True),
+                name="topicentry_public_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.position_id} / {self.topic_id}"
+
+
+class ListingGeneration(models.Model):
+    """One row: a number that changes whenever anything public changes.
+
+    Cached listing counts are keyed by it (statements.listing.cached), so a
+    publication, a withdrawal or a correction is never answered from an old count.
+    """
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("listing generation")
+        verbose_name_plural = _("listing generations")
+
+    def __str__(self):
+        return str(self.value)
 
 
 class SearchTerm(models.Model):

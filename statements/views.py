@@ -1,20 +1,26 @@
 """Public pages: thin generic views over the published QuerySets."""
 
+from django.core.paginator import InvalidPage, Paginator
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
-from . import search
-from .facets import active_filters, facets_for, loosening
-from .filters import PositionFilter, ReleaseFilter
-from .models import DatePrecision, Position, Release, Source, Topic
+from . import listing, search
+from .facets import active_filters, facets_for, loosening, total
+from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
+from .models import DatePrecision, Position, Release, Source, Topic, TopicEntry
+from .paging import KeysetPage
 from .passages import runs
 
 PAGE_SIZE = 20
+# Results ranked by relevance are paged by number, up to this many pages: past
+# that, a reader refines the search or orders by date (keyset pages, no limit).
+RANKED_PAGES = 50
 
 
 def position_count():
@@ -30,11 +36,49 @@ def position_count():
 
 
 def public_positions():
+    """Listed positions: public ones, filtered and paged on their listing copies."""
     return (
-        Position.objects.published()
+        Position.objects.filter(is_public=True)
         .select_related("release", "release__source")
         .prefetch_related("topics", "release__relayed_from")
     )
+
+
+class KeysetMixin:
+    """ListView paging: keyset pages (?after=, ?before=) for date orderings, numbered
+    pages (bounded) for results ranked by relevance. ``count`` is the total, or a
+    function that gives it."""
+
+    paginate_by = PAGE_SIZE
+
+    def ordering_keys(self):
+        return self.keys
+
+    def result_count(self, queryset):
+        return queryset.count
+
+    def paginate_queryset(self, queryset, page_size):
+        keys = self.ordering_keys()
+        get = self.request.GET
+        if keys is None:
+            paginator = Paginator(queryset[: page_size * RANKED_PAGES], page_size)
+            try:
+                page = paginator.page(get.get("page") or 1)
+            except InvalidPage:
+                raise Http404(_("This page of results does not exist.")) from None
+            count = self.result_count(queryset)
+            page.total = count() if callable(count) else count
+            page.keyset = False
+            return paginator, page, page.object_list, page.has_other_pages()
+        page = KeysetPage(
+            queryset,
+            keys,
+            page_size,
+            after=get.get("after"),
+            before=get.get("before"),
+            count=self.result_count(queryset),
+        )
+        return None, page, page.object_list, page.paginated
 
 
 class HomeView(TemplateView):
@@ -48,26 +92,55 @@ class HomeView(TemplateView):
             .annotate(position_count=position_count())
             .newest_first()[:8]
         )
-        context["topics"] = (
-            Topic.objects.annotate(
-                public_count=Count(
-                    "positions", filter=Q(positions__in=Position.objects.published())
-                )
-            )
-            .filter(public_count__gt=0)
-            .order_by("-public_count", "name_ar")[:16]
-        )
-        context["counts"] = {
-            "releases": Release.objects.published().count(),
-            "positions": Position.objects.published().count(),
-        }
+        current = listing.generation()
+        counts = listing.cached(["home"], home_counts, current=current)
+        by_pk = Topic.objects.in_bulk(counts["topics"])
+        for pk, n in counts["topics"].items():
+            if pk in by_pk:
+                by_pk[pk].public_count = n
+        context["topics"] = sorted(by_pk.values(), key=lambda t: (-t.public_count, t.name_ar))
+        context["counts"] = counts
         return context
 
 
-class ArchiveListView(FilterView):
+def topic_counts():
+    """{topic pk: number of public positions recorded on it}, most recorded first."""
+    rows = (
+        TopicEntry.objects.filter(is_public=True)
+        .values_list("topic")
+        .annotate(n=Count("position"))
+        .order_by("-n", "topic")
+    )
+    return dict(rows)
+
+
+def home_counts():
+    return {
+        "releases": Release.objects.published().count(),
+        "positions": Position.objects.filter(is_public=True).count(),
+        "topics": dict(list(topic_counts().items())[:16]),
+    }
+
+
+class ArchiveListView(KeysetMixin, FilterView):
     """A filtered listing with its facet counts, active-filter chips and ordering."""
 
-    paginate_by = PAGE_SIZE
+    def ordering_keys(self):
+        filterset = self.filterset
+        if filterset.is_bound and not filterset.is_valid():
+            return filterset.newest_first
+        filterset.qs  # noqa: B018 - runs the filters, which say how they order
+        return filterset.keys
+
+    def result_count(self, queryset):
+        filterset = self.filterset
+        if filterset.is_bound and not filterset.is_valid():
+            return queryset.count
+        return lambda: total(filterset, self.generation)
+
+    def get(self, request, *args, **kwargs):
+        self.generation = listing.generation()
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -75,7 +148,7 @@ class ArchiveListView(FilterView):
         valid = not filterset.is_bound or filterset.is_valid()
         chips = active_filters(filterset)
         context["chips"] = chips
-        context["facets"] = facets_for(filterset) if valid else []
+        context["facets"] = facets_for(filterset, self.generation) if valid else []
         context["ordering"] = filterset.ordering if valid else "newest"
         context["searching"] = valid and filterset.rankable
         if valid and chips and not context["object_list"]:
@@ -93,7 +166,6 @@ class ReleaseListView(ArchiveListView):
             .select_related("source")
             .prefetch_related("relayed_from")
             .annotate(position_count=position_count())
-            .newest_first()
         )
 
 
@@ -102,7 +174,7 @@ class PositionListView(ArchiveListView):
     template_name = "statements/position_list.html"
 
     def get_queryset(self):
-        return public_positions().newest_first()
+        return public_positions()
 
 
 class ReleaseDetailView(DetailView):
@@ -149,45 +221,55 @@ class TopicListView(ListView):
     context_object_name = "topics"
 
     def get_queryset(self):
-        return (
-            Topic.objects.select_related("parent")
-            .annotate(
-                public_count=Count(
-                    "positions", filter=Q(positions__in=Position.objects.published())
-                )
-            )
-            .order_by("kind", "name_ar")
-        )
+        topics = list(Topic.objects.select_related("parent").order_by("kind", "name_ar"))
+        counts = listing.cached(["topics"], topic_counts)
+        for topic in topics:
+            topic.public_count = counts.get(topic.pk, 0)
+        return topics
 
 
-class TopicDetailView(ListView):
+class TopicDetailView(KeysetMixin, ListView):
     template_name = "statements/topic_detail.html"
     context_object_name = "positions"
-    paginate_by = PAGE_SIZE
+    keys = POSITION_NEWEST
 
     def get_queryset(self):
         self.topic = get_object_or_404(
             Topic.objects.select_related("parent"), slug=self.kwargs["slug"]
         )
         self.topic_ids = self.topic.descendant_ids()
-        return public_positions().filter(topics__in=self.topic_ids).distinct().newest_first()
+        self.entries = TopicEntry.objects.filter(topic__in=self.topic_ids, is_public=True)
+        return public_positions().filter(pk__in=self.entries.values("position"))
+
+    def result_count(self, queryset):
+        return lambda: listing.cached(["topic", self.topic.pk], queryset.count)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["topic"] = self.topic
         context["children"] = self.topic.children.all()
         # Related: the topics most often recorded on the same public positions.
-        on_topic = Position.objects.published().filter(topics__in=self.topic_ids)
-        context["related"] = (
-            Topic.objects.filter(positions__in=on_topic)
-            .exclude(pk__in=self.topic_ids)
-            .exclude(pk=self.topic.parent_id)
-            .annotate(shared=Count("positions", distinct=True))
-            .order_by("-shared", "name_ar")[:12]
-        )
+        shared = listing.cached(["related", self.topic.pk], self.related_counts)
+        by_pk = Topic.objects.in_bulk([pk for pk, _n in shared])
+        for pk, n in shared:
+            if pk in by_pk:
+                by_pk[pk].shared = n
+        context["related"] = sorted(by_pk.values(), key=lambda t: (-t.shared, t.name_ar))
         # The timeline: positions of the page grouped by the year of their release.
         context["years"] = timeline(context["positions"])
         return context
+
+    def related_counts(self):
+        """[(topic pk, shared positions)]: the 12 topics most often on the same positions."""
+        excluded = [*self.topic_ids, self.topic.parent_id]
+        rows = (
+            TopicEntry.objects.filter(position__in=self.entries.values("position"))
+            .exclude(topic__in=[pk for pk in excluded if pk])
+            .values_list("topic")
+            .annotate(n=Count("position", distinct=True))
+            .order_by("-n", "topic")[:12]
+        )
+        return list(rows)
 
 
 def timeline(positions):
@@ -203,21 +285,24 @@ def timeline(positions):
     return groups
 
 
-class SourceDetailView(ListView):
+class SourceDetailView(KeysetMixin, ListView):
     template_name = "statements/source_detail.html"
     context_object_name = "releases"
-    paginate_by = PAGE_SIZE
+    keys = RELEASE_NEWEST
 
     def get_queryset(self):
         self.source = get_object_or_404(Source, slug=self.kwargs["slug"])
+        relayed = RelayLink.objects.filter(source=self.source).values("release")
         return (
             Release.objects.published()
-            .filter(Q(source=self.source) | Q(relayed_from=self.source))
-            .distinct()
+            .filter(Q(source=self.source) | Q(pk__in=relayed))
             .select_related("source")
+            .prefetch_related("relayed_from")
             .annotate(position_count=position_count())
-            .newest_first()
         )
+
+    def result_count(self, queryset):
+        return lambda: listing.cached(["source", self.source.pk], queryset.count)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

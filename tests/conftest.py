@@ -17,6 +17,17 @@ def plain_static_files(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache: a test database rolled back to the same
+    listing generation must not find the counts another test cached under it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def editor(db):
     return make_user("editors", username="editor")

@@ -109,7 +109,7 @@ class TestDateRange:
         years = facet(response, "year")
         assert [(v.label, v.count) for v in years.values] == [("2020", 1), ("2018", 3)]
         following = client.get(RELEASES + link(response, years.values[1]))
-        assert following.context["paginator"].count == 3
+        assert following.context["page_obj"].total == 3
         assert {c.value for c in following.context["chips"]} == {"2018"}
 
 
@@ -191,7 +191,7 @@ class TestFacets:
                 target = client.get(url + link(response, value))
                 assert target.status_code == 200
                 if not value.selected:
-                    assert target.context["paginator"].count == value.count, (each.name, value)
+                    assert target.context["page_obj"].total == value.count, (each.name, value)
                     followed += 1
         assert followed
 
@@ -231,7 +231,7 @@ class TestChips:
         assert [c.value for c in chips] == ["سورية", "سورية", "يؤكد"]
         for chip in chips:
             params = parse_qs(urlsplit(link(response, chip)).query)
-            removed = set(chip.change) - {"page"}
+            removed = set(chip.change) - {"page", "after", "before"}
             assert set(params) == set(query) - removed - {"page"}
         assert f'href="{POSITIONS}"' in response.text  # clear all
 
@@ -239,7 +239,7 @@ class TestChips:
         response = client.get(RELEASES, {"topic": "no-such-topic", "stance": "affirms"})
         invalid = [c for c in response.context["chips"] if c.invalid]
         assert [(c.value, c.change) for c in invalid] == [
-            ("no-such-topic", {"topic": None, "page": None})
+            ("no-such-topic", {"topic": None, "page": None, "after": None, "before": None})
         ]
         assert client.get(RELEASES + link(response, invalid[0])).context["filter"].is_valid()
 
@@ -252,7 +252,8 @@ class TestPagesAndLanguages:
         response = client.get(POSITIONS, {"place": topic.slug, "o": "oldest"})
         next_href = re.search(r'rel="next" href="([^"]+)"', response.text).group(1)
         params = parse_qs(urlsplit(unescape(next_href)).query)
-        assert params == {"place": [topic.slug], "o": ["oldest"], "page": ["2"]}
+        assert set(params) == {"place", "o", "after"}
+        assert params["place"] == [topic.slug] and params["o"] == ["oldest"]
         assert len(client.get(POSITIONS + unescape(next_href)).context["object_list"]) == 5
 
     def test_english_interface(self, client, demo):
@@ -285,7 +286,7 @@ class TestPagesAndLanguages:
         def queries():
             with CaptureQueriesContext(connection) as captured:
                 response = client.get(url, query)
-            assert response.context["paginator"].count > 0
+            assert response.context["page_obj"].total > 0
             last[:] = captured.captured_queries
             return len(captured)
 

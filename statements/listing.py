@@ -1,0 +1,168 @@
+"""The public listings' derived data, kept in sync in one place.
+
+At the archive's target size (100,000 releases, 800,000 positions;
+``../shared/docs/performance.md``), a listing that joins positions to releases
+to filter, counts with a ``GROUP BY`` per facet and pages with ``OFFSET``
+costs about a second per page. So:
+
+* each position carries copies of its release's public state, date,
+  identifier, source and issuing body, and each (position, topic) pair is a
+  :class:`~statements.models.TopicEntry` row with the same copies: a listing
+  filters and pages over one table;
+* :func:`refresh` writes those copies for some releases (or all), with
+  set-based SQL, inside the caller's transaction. It is called by
+  ``Release.save``, ``Position.save`` and the signal handlers of
+  statements.signals (topics added or removed, positions deleted), the only
+  paths that change what the copies copy; :func:`drift` says whether anything
+  is out of step, and the tests call it after every kind of edit;
+* counts (facets, totals) are cached under the :func:`generation` number,
+  which every public change moves on (:func:`changed`): a reader never gets a
+  count from before a publication, and repeated views of a listing cost no
+  ``GROUP BY`` at all.
+"""
+
+import hashlib
+import json
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import BooleanField, Case, F, OuterRef, Subquery, Value, When
+
+from .models import ListingGeneration, Position, Release, TopicEntry
+
+CACHE_SECONDS = 3600  # a safety net: a new generation replaces the counts anyway
+
+
+def refresh(release_ids=None):
+    """Rewrite the listing copies of the positions of ``release_ids`` (all when None)."""
+    with transaction.atomic():
+        positions = Position.objects.all()
+        if release_ids is not None:
+            release_ids = list(release_ids)
+            positions = positions.filter(release_id__in=release_ids)
+        release = Release.objects.filter(pk=OuterRef("release_id"))
+        positions.update(
+            is_public=Subquery(_is_public(release)),
+            release_date=Subquery(release.values("published_on")[:1]),
+            release_precision=Subquery(release.values("published_precision")[:1]),
+            release_public_id=Subquery(release.values("public_id")[:1]),
+            release_source=Subquery(release.values("source_id")[:1]),
+            issuing_body=Subquery(release.values("issuing_body")[:1]),
+        )
+        entries = TopicEntry.objects.all()
+        if release_ids is not None:
+            entries = entries.filter(release_id__in=release_ids)
+        entries._raw_delete(entries.db)
+        _insert_entries(release_ids)
+        changed()
+
+
+def _is_public(release):
+    return release.annotate(
+        public=Case(
+            When(status=Release.Status.PUBLISHED, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    ).values("public")[:1]
+
+
+def _insert_entries(release_ids):
+    entry = TopicEntry._meta
+    link = Position.topics.through._meta
+    position = Position._meta.db_table
+    where, params = "", []
+    if release_ids is not None:
+        if not release_ids:
+            return
+        where = f"WHERE p.release_id IN ({', '.join(['%s'] * len(release_ids))})"
+        params = release_ids
+    columns = (
+        "position_id, topic_id, release_id, stance, release_date, release_precision, "
+        "release_source_id, issuing_body, is_public"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {entry.db_table} ({columns}) "  # noqa: S608 - names from the models
+            f"SELECT l.position_id, l.topic_id, p.release_id, p.stance, p.release_date, "
+            f"p.release_precision, p.release_source_id, p.issuing_body, p.is_public "
+            f"FROM {link.db_table} l JOIN {position} p ON p.id = l.position_id {where}",
+            params,
+        )
+
+
+def changed():
+    """Say that something public changed: cached counts are not used again."""
+    updated = ListingGeneration.objects.filter(pk=1).update(value=F("value") + 1)
+    if not updated:
+        ListingGeneration.objects.get_or_create(pk=1)
+
+
+def generation():
+    return ListingGeneration.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+
+
+def cached(parts, compute, *, current=None):
+    """``compute()``, cached under ``parts`` (JSON-able) for the current generation."""
+    current = generation() if current is None else current
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    key = f"listing:{current}:{digest}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
+def drift():
+    """What is out of step between the records and their listing copies (empty: nothing)."""
+    problems = []
+    copies = {
+        "release_date": "release__published_on",
+        "release_precision": "release__published_precision",
+        "release_public_id": "release__public_id",
+        "release_source": "release__source",
+        "issuing_body": "release__issuing_body",
+    }
+    rows = Position.objects.values_list(
+        "pk", "is_public", "release__status", *copies, *copies.values()
+    )
+    n = len(copies)
+    expected_entries = set()
+    for row in rows:
+        pk, is_public, status = row[:3]
+        if is_public != (status == Release.Status.PUBLISHED):
+            problems.append(f"position {pk}: is_public {is_public} for a {status} release")
+        for name, mine, theirs in zip(copies, row[3 : 3 + n], row[3 + n :], strict=True):
+            if mine != theirs:
+                problems.append(f"position {pk}: {name} {mine!r} != {theirs!r}")
+    for row in Position.topics.through.objects.values_list(
+        "position",
+        "topic",
+        "position__release",
+        "position__stance",
+        "position__release_date",
+        "position__release_precision",
+        "position__release_source",
+        "position__issuing_body",
+        "position__is_public",
+    ):
+        expected_entries.add(tuple(row))
+    actual = set(
+        TopicEntry.objects.values_list(
+            "position",
+            "topic",
+            "release",
+            "stance",
+            "release_date",
+            "release_precision",
+            "release_source",
+            "issuing_body",
+            "is_public",
+        )
+    )
+    for row in sorted(expected_entries - actual, key=str):
+        problems.append(f"missing listing entry {row}")
+    for row in sorted(actual - expected_entries, key=str):
+        problems.append(f"stale listing entry {row}")
+    return problems

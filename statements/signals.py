@@ -1,0 +1,56 @@
+"""Keep the public listings' copies in step with edits that do not go through a save().
+
+``Release.save`` and ``Position.save`` refresh the copies themselves
+(statements.listing.refresh); these handlers cover the rest: topics added to
+or removed from a position (from either side), positions and releases
+deleted, relays and the codebook changed.
+"""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.dispatch import receiver
+
+from . import listing
+from .models import Position, Release, Topic
+
+PositionTopics = Position.topics.through
+RelayLinks = Release.relayed_from.through
+
+
+@receiver(m2m_changed, sender=PositionTopics, dispatch_uid="statements-position-topics")
+def position_topics_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    if action == "pre_clear" and reverse:
+        # topic.positions.clear(): the positions are gone from the link table afterwards.
+        instance._cleared_releases = list(
+            Position.objects.filter(topics=instance).values_list("release_id", flat=True)
+        )
+        return
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        listing.refresh([instance.release_id])
+    elif action == "post_clear":
+        listing.refresh(set(getattr(instance, "_cleared_releases", [])))
+    else:
+        releases = Position.objects.filter(pk__in=pk_set).values_list("release_id", flat=True)
+        listing.refresh(set(releases))
+
+
+@receiver(m2m_changed, sender=RelayLinks, dispatch_uid="statements-relays")
+def relays_changed(sender, action, **kwargs):
+    # Relays are not copied, but the source facet counts them.
+    if action in ("post_add", "post_remove", "post_clear"):
+        listing.changed()
+
+
+@receiver(post_delete, sender=Position, dispatch_uid="statements-position-deleted")
+@receiver(post_delete, sender=Release, dispatch_uid="statements-release-deleted")
+def record_deleted(sender, **kwargs):
+    # Their listing entries go with them (ON DELETE CASCADE); the counts change.
+    listing.changed()
+
+
+@receiver(pre_delete, sender=Topic, dispatch_uid="statements-topic-deleted")
+@receiver(post_save, sender=Topic, dispatch_uid="statements-topic-saved")
+def codebook_changed(sender, **kwargs):
+    # A broader topic's counts include its narrower topics': a new parent changes them.
+    listing.changed()

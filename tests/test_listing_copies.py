@@ -1,0 +1,269 @@
+"""The listings' fast shape: copies kept in step, cached counts never stale, keyset pages.
+
+statements.listing.drift() compares every copy with what it copies; each test
+makes one kind of edit, through the public surface where there is one, and
+asserts there is no drift.
+"""
+
+import datetime
+import itertools
+import re
+from html import unescape
+from io import StringIO
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from statements import listing
+from statements.models import DatePrecision, Position, Release, TopicEntry
+from tests.factories import (
+    admin_url,
+    make_position,
+    make_release,
+    make_source,
+    make_topic,
+    release_form_data,
+    run_action,
+)
+
+POSITIONS = reverse("statements:position-list")
+RELEASES = reverse("statements:release-list")
+
+pytestmark = pytest.mark.django_db
+
+
+def dated(day=None, precision=DatePrecision.DAY, **kwargs):
+    if day is None:
+        return make_release(**kwargs)
+    return make_release(published_on=day, published_precision=precision, **kwargs)
+
+
+class TestCopiesStayInStep:
+    def test_new_records(self):
+        topic = make_topic()
+        make_position(dated(datetime.date(2019, 3, 1)), topics=[topic, make_topic()])
+        make_position(dated(status=Release.Status.DRAFT), topics=[topic])
+        assert listing.drift() == []
+        assert TopicEntry.objects.filter(topic=topic).count() == 2
+        assert TopicEntry.objects.filter(topic=topic, is_public=True).count() == 1
+
+    def test_release_edits_reach_its_positions(self):
+        release = dated(datetime.date(2019, 3, 1))
+        position = make_position(release, topics=[make_topic()])
+        release.published_on = datetime.date(2020, 1, 1)
+        release.published_precision = DatePrecision.YEAR
+        release.source = make_source()
+        release.issuing_body = Release.IssuingBody.SECRETARY_GENERAL
+        release.save()
+        assert listing.drift() == []
+        position.refresh_from_db()
+        assert (position.release_date, position.release_source) == (
+            datetime.date(2020, 1, 1),
+            release.source,
+        )
+
+    def test_withdrawing_takes_positions_out_of_the_listings(self, client):
+        topic = make_topic()
+        release = dated(datetime.date(2019, 3, 1))
+        make_position(release, topics=[topic])
+        assert client.get(POSITIONS, {"topic": topic.slug}).context["page_obj"].total == 1
+        release.status = Release.Status.WITHDRAWN
+        release.withdrawal_reason = "نشر خطأ"
+        release.save()
+        assert listing.drift() == []
+        response = client.get(POSITIONS, {"topic": topic.slug})
+        assert response.context["page_obj"].total == 0
+        assert not response.context["object_list"]
+
+    def test_stance_and_topics_from_both_sides(self):
+        first, second = make_topic(), make_topic()
+        position = make_position(topics=[first])
+        position.stance = Position.Stance.CONDEMNS
+        position.save()
+        assert listing.drift() == []
+        position.topics.add(second)
+        assert listing.drift() == []
+        position.topics.remove(first)
+        assert listing.drift() == []
+        second.positions.remove(position)
+        assert listing.drift() == []
+        second.positions.add(position, make_position(topics=[first]))
+        assert listing.drift() == []
+        second.positions.clear()
+        assert listing.drift() == []
+        position.topics.set([first, second])
+        position.topics.clear()
+        assert listing.drift() == []
+        assert TopicEntry.objects.filter(position=position).count() == 0
+
+    def test_deletions(self):
+        topic = make_topic()
+        position = make_position(topics=[topic])
+        other = make_position(topics=[topic])
+        position.delete()
+        assert listing.drift() == []
+        other.release.delete()
+        assert listing.drift() == [] and not TopicEntry.objects.exists()
+        make_position(topics=[topic])
+        topic.delete()
+        assert listing.drift() == []
+
+    def test_the_admin_workflow(self, editor_client, publisher_client):
+        topic = make_topic()
+        release = dated(datetime.date(2021, 5, 5), status=Release.Status.DRAFT)
+        make_position(release, topics=[topic])
+        data = release_form_data(release, dateline="موسكو", published_on="2021-06-01")
+        response = editor_client.post(admin_url(Release, "change", release.pk), data)
+        assert response.status_code == 302, response.context and response.context["errors"]
+        run_action(editor_client, "submit_for_review", release)
+        run_action(publisher_client, "publish", release)
+        assert Release.objects.get(pk=release.pk).status == Release.Status.PUBLISHED
+        assert listing.drift() == []
+        assert Position.objects.get(release=release).release_date == datetime.date(2021, 6, 1)
+
+    def test_rebuild_command_repairs_and_reports(self):
+        make_position(topics=[make_topic()])
+        Position.objects.update(is_public=False, release_public_id=None)
+        TopicEntry.objects.all().delete()
+        assert len(listing.drift()) == 3
+        out = StringIO()
+        call_command("rebuild_listings", stdout=out)
+        assert listing.drift() == []
+        assert "3" in out.getvalue()
+
+
+class TestCachedCounts:
+    def test_a_publication_is_counted_at_once(self, client):
+        topic = make_topic()
+        make_position(dated(datetime.date(2019, 3, 1)), topics=[topic])
+        first = client.get(POSITIONS, {"topic": topic.slug})
+        assert first.context["page_obj"].total == 1
+        draft = dated(datetime.date(2019, 4, 1), status=Release.Status.DRAFT)
+        make_position(draft, topics=[topic])
+        assert client.get(POSITIONS, {"topic": topic.slug}).context["page_obj"].total == 1
+        draft.status = Release.Status.PUBLISHED
+        draft.save()
+        response = client.get(POSITIONS, {"topic": topic.slug})
+        assert response.context["page_obj"].total == 2
+        stance = next(f for f in response.context["facets"] if f.name == "stance")
+        assert [v.count for v in stance.values] == [2]
+
+    def test_a_listing_seen_before_costs_no_count_query(self, client):
+        topic = make_topic()
+        for _ in range(3):
+            make_position(dated(datetime.date(2019, 3, 1)), topics=[topic])
+
+        def run():
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(RELEASES, {"topic": topic.slug})
+            assert response.context["page_obj"].total == 3
+            return [q["sql"] for q in captured.captured_queries]
+
+        cold, warm = run(), run()
+        # No total, and none of the facets' grouped counts (7 facets, 8 or more queries).
+        assert not [sql for sql in warm if sql.upper().startswith("SELECT COUNT(")]
+        assert len(cold) - len(warm) >= 8, "\n".join(warm)
+
+
+def walk(client, url, params, direction="next"):
+    """Every page's ids, following the rel=next (or rel=prev) links from the page at url."""
+    pages = []
+    query = dict(params)
+    while True:
+        response = client.get(url, query)
+        assert response.status_code == 200
+        pages.append([obj.pk for obj in response.context["object_list"]])
+        found = re.search(rf'rel="{direction}" href="([^"]+)"', response.text)
+        if not found:
+            return pages, response
+        query = {k: v[0] for k, v in parse_qs(urlsplit(unescape(found.group(1))).query).items()}
+        for key, value in params.items():
+            if key not in ("after", "before"):
+                assert query.get(key) == value, "a page link dropped a filter"
+
+
+@pytest.fixture
+def archive():
+    """45 positions over releases with shared days, shared identifiers' days, mixed
+    precisions and no date at all, one of them a draft."""
+    topic = make_topic()
+    days = [
+        datetime.date(2018, 11, 8),
+        datetime.date(2018, 11, 8),
+        datetime.date(2018, 1, 1),
+        None,
+        datetime.date(2020, 5, 1),
+        None,
+        datetime.date(2018, 11, 8),
+    ]
+    body = "منظمة معاهدة الأمن الجماعي " * 8
+    for i in range(15):
+        day = days[i % len(days)]
+        precision = DatePrecision.YEAR if day == datetime.date(2018, 1, 1) else DatePrecision.DAY
+        release = dated(day, precision, body=body) if day else dated(body=body)
+        for n in range(3):
+            start = 27 * n
+            make_position(release, quote="منظمة", start=start, end=start + 5, topics=[topic])
+    make_position(dated(status=Release.Status.DRAFT, body=body), quote="منظمة", topics=[topic])
+    return topic
+
+
+def expected(model, oldest=False):
+    if model is Position:
+        rows = Position.objects.filter(release__status="published").select_related("release")
+        key = lambda p: (p.release.published_on, p.release.public_id)  # noqa: E731
+        number = lambda p: p.number  # noqa: E731
+    else:
+        rows = Release.objects.published()
+        key = lambda r: (r.published_on, r.public_id)  # noqa: E731
+        number = lambda r: 0  # noqa: E731
+    rows = list(rows)
+    # Newest: latest first, a release's positions in their order; oldest: all ascending.
+    sign = 1 if oldest else -1
+    dated_rows = sorted((r for r in rows if key(r)[0]), key=lambda r: (key(r), sign * number(r)))
+    undated = sorted(
+        (r for r in rows if not key(r)[0]), key=lambda r: (key(r)[1], sign * number(r))
+    )
+    if not oldest:
+        dated_rows.reverse()
+        undated.reverse()
+    return [r.pk for r in dated_rows + undated]
+
+
+class TestKeysetPages:
+    @pytest.mark.parametrize("url,model", [(POSITIONS, Position), (RELEASES, Release)])
+    @pytest.mark.parametrize("order", ["newest", "oldest"])
+    def test_pages_forward_and_back_cover_every_row_once(self, client, archive, url, model, order):
+        params = {"o": order, "topic": archive.slug}
+        forward, last = walk(client, url, params)
+        rows = [pk for page in forward for pk in page]
+        assert rows == expected(model, oldest=order == "oldest")
+        assert [len(page) for page in forward[:-1]] == [20] * (len(forward) - 1)
+        assert last.context["page_obj"].total == len(rows)
+        # Back from the last page, page by page, to the first.
+        start = {k: v[0] for k, v in parse_qs(last.request["QUERY_STRING"]).items()}
+        backward, first = walk(client, url, start or params, direction="prev")
+        assert backward == list(reversed(forward))
+        assert 'rel="prev"' not in first.text
+
+    def test_positions_of_a_release_stay_in_order_across_a_page_break(self, client, archive):
+        pages, _ = walk(client, POSITIONS, {})
+        assert [pk for page in pages for pk in page] == expected(Position)  # the landing page
+        numbers = {p.pk: (p.release_id, p.number) for p in Position.objects.all()}
+        seen = [numbers[pk] for page in pages for pk in page]
+        for (release, number), (next_release, next_number) in itertools.pairwise(seen):
+            if release == next_release:
+                assert next_number > number
+
+    def test_topic_and_source_pages_page_the_same_way(self, client, archive):
+        pages, _ = walk(client, reverse("statements:topic-detail", args=[archive.slug]), {})
+        assert [pk for page in pages for pk in page] == expected(Position)
+        source = make_source()
+        for i in range(23):
+            dated(datetime.date(2000 + i, 1, 2), source=source)
+        pages, _ = walk(client, source.get_absolute_url(), {})
+        assert [len(page) for page in pages] == [20, 3]
