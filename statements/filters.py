@@ -18,8 +18,8 @@ import datetime
 
 import django_filters
 from django import forms
-from django.http import QueryDict
 from django.db.models import Q
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField
 

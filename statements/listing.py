@@ -114,55 +114,74 @@ def cached(parts, compute, *, current=None):
     return value
 
 
-def drift():
-    """What is out of step between the records and their listing copies (empty: nothing)."""
+ENTRY_FIELDS = (
+    "position",
+    "topic",
+    "release",
+    "stance",
+    "release_date",
+    "release_precision",
+    "release_source",
+    "issuing_body",
+    "is_public",
+)
+COPIED = {
+    "release_date": "release__published_on",
+    "release_precision": "release__published_precision",
+    "release_public_id": "release__public_id",
+    "release_source": "release__source",
+    "issuing_body": "release__issuing_body",
+}
+
+
+def drift(limit=None):
+    """What is out of step between the records and their listing copies (empty: nothing).
+
+    Streams both sides in key order (a merge), so it runs in constant memory on an
+    archive of any size; stops after ``limit`` problems when given.
+    """
     problems = []
-    copies = {
-        "release_date": "release__published_on",
-        "release_precision": "release__published_precision",
-        "release_public_id": "release__public_id",
-        "release_source": "release__source",
-        "issuing_body": "release__issuing_body",
-    }
-    rows = Position.objects.values_list(
-        "pk", "is_public", "release__status", *copies, *copies.values()
+
+    def report(problem):
+        problems.append(problem)
+        return limit is not None and len(problems) >= limit
+
+    rows = Position.objects.order_by("pk").values_list(
+        "pk", "is_public", "release__status", *COPIED, *COPIED.values()
     )
-    n = len(copies)
-    expected_entries = set()
-    for row in rows:
+    n = len(COPIED)
+    for row in rows.iterator(chunk_size=2000):
         pk, is_public, status = row[:3]
         if is_public != (status == Release.Status.PUBLISHED):
-            problems.append(f"position {pk}: is_public {is_public} for a {status} release")
-        for name, mine, theirs in zip(copies, row[3 : 3 + n], row[3 + n :], strict=True):
-            if mine != theirs:
-                problems.append(f"position {pk}: {name} {mine!r} != {theirs!r}")
-    for row in Position.topics.through.objects.values_list(
-        "position",
-        "topic",
-        "position__release",
-        "position__stance",
-        "position__release_date",
-        "position__release_precision",
-        "position__release_source",
-        "position__issuing_body",
-        "position__is_public",
-    ):
-        expected_entries.add(tuple(row))
-    actual = set(
-        TopicEntry.objects.values_list(
+            if report(f"position {pk}: is_public {is_public} for a {status} release"):
+                return problems
+        for name, mine, theirs in zip(COPIED, row[3 : 3 + n], row[3 + n :], strict=True):
+            if mine != theirs and report(f"position {pk}: {name} {mine!r} != {theirs!r}"):
+                return problems
+    expected = (
+        Position.topics.through.objects.order_by("position", "topic")
+        .values_list(
             "position",
             "topic",
-            "release",
-            "stance",
-            "release_date",
-            "release_precision",
-            "release_source",
-            "issuing_body",
-            "is_public",
+            "position__release",
+            *(f"position__{name}" for name in ENTRY_FIELDS[3:]),
         )
+        .iterator(chunk_size=2000)
     )
-    for row in sorted(expected_entries - actual, key=str):
-        problems.append(f"missing listing entry {row}")
-    for row in sorted(actual - expected_entries, key=str):
-        problems.append(f"stale listing entry {row}")
+    actual = (
+        TopicEntry.objects.order_by("position", "topic")
+        .values_list(*ENTRY_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+    want, have = next(expected, None), next(actual, None)
+    while want is not None or have is not None:
+        if have is None or (want is not None and want[:2] < have[:2]):
+            problem, want = f"missing listing entry {want}", next(expected, None)
+        elif want is None or have[:2] < want[:2]:
+            problem, have = f"stale listing entry {have}", next(actual, None)
+        else:
+            problem = None if want == have else f"listing entry {have} should be {want}"
+            want, have = next(expected, None), next(actual, None)
+        if problem and report(problem):
+            return problems
     return problems

@@ -133,7 +133,22 @@ class TestCopiesStayInStep:
         out = StringIO()
         call_command("rebuild_listings", stdout=out)
         assert listing.drift() == []
-        assert "3" in out.getvalue()
+        assert "Listing copies out of step: 3." in out.getvalue()
+        TopicEntry.objects.update(stance=Position.Stance.WARNS)
+        assert [p.split(" should be ")[0] for p in listing.drift()] == [
+            f"listing entry {row}"
+            for row in TopicEntry.objects.values_list(*listing.ENTRY_FIELDS)
+        ]
+        assert "out of step: 1." in call_command_output("rebuild_listings", "--check")
+
+
+def call_command_output(*args):
+    out = StringIO()
+    try:
+        call_command(*args, stdout=out)
+    except SystemExit as exit:
+        assert exit.code == 1  # --check with something out of step
+    return out.getvalue()
 
 
 class TestCachedCounts:
@@ -267,3 +282,21 @@ class TestKeysetPages:
             dated(datetime.date(2000 + i, 1, 2), source=source)
         pages, _ = walk(client, source.get_absolute_url(), {})
         assert [len(page) for page in pages] == [20, 3]
+
+
+def test_relevance_pages_are_bounded_and_say_so(client, monkeypatch):
+    from statements import views
+
+    monkeypatch.setattr(views, "RANKED_PAGES", 1)
+    body = "منظمة معاهدة الأمن الجماعي"
+    for _ in range(25):
+        make_position(dated(datetime.date(2019, 3, 1), body=body), quote="منظمة")
+    response = client.get(POSITIONS, {"q": "منظمة"})
+    page = response.context["page_obj"]
+    assert (len(page.object_list), page.total, page.paginator.count) == (20, 25, 20)
+    assert 'rel="next"' not in response.text
+    assert "order by date to page through all" in response.text or "رتّب" in response.text
+    assert client.get(POSITIONS, {"q": "منظمة", "page": "2"}).status_code == 404
+    # Ordered by date, every result can be reached.
+    pages, _ = walk(client, POSITIONS, {"q": "منظمة", "o": "newest"})
+    assert sum(len(p) for p in pages) == 25

@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand
 
 from statements import listing
 
+LIMIT = 20  # problems listed
+
 
 class Command(BaseCommand):
     help = (
@@ -19,12 +21,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, check, **options):
-        problems = listing.drift()
-        for problem in problems[:20]:
+        problems = listing.drift(limit=LIMIT + 1)
+        for problem in problems[:LIMIT]:
             self.stdout.write(f"  {problem}")
-        if len(problems) > 20:
-            self.stdout.write(f"  … and {len(problems) - 20} more")
-        self.stdout.write(f"{len(problems)} listing copies were out of step.")
+        more = "more than " if len(problems) > LIMIT else ""
+        self.stdout.write(f"Listing copies out of step: {more}{min(len(problems), LIMIT)}.")
         if check:
             if problems:
                 raise SystemExit(1)
