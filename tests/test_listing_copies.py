@@ -136,8 +136,7 @@ class TestCopiesStayInStep:
         assert "Listing copies out of step: 3." in out.getvalue()
         TopicEntry.objects.update(stance=Position.Stance.WARNS)
         assert [p.split(" should be ")[0] for p in listing.drift()] == [
-            f"listing entry {row}"
-            for row in TopicEntry.objects.values_list(*listing.ENTRY_FIELDS)
+            f"listing entry {row}" for row in TopicEntry.objects.values_list(*listing.ENTRY_FIELDS)
         ]
         assert "out of step: 1." in call_command_output("rebuild_listings", "--check")
 
