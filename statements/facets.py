@@ -171,10 +171,9 @@ def _count(filterset, data, codebook):
         params = [p for p in PARAMS[name] if data.get(p)]
         key = tuple(params)
         if key not in bases:
-            source = filterset.without(params) if params else filterset
+            source = filterset.without(params, queryset=filterset.plain())
             source.qs  # noqa: B018 - runs the filters
-            ids = source.unordered_qs.order_by().values("pk")
-            bases[key] = model.objects.filter(pk__in=ids)
+            bases[key] = source.unordered_qs.order_by()
         return bases[key]
 
     counts = RELEASE_COUNTS if model is Release else POSITION_COUNTS

@@ -36,6 +36,7 @@ from .models import (
     Topic,
     TopicEntry,
     TopicKind,
+    public_releases_q,
 )
 from .paging import Key, order_by
 
@@ -243,14 +244,23 @@ class ArchiveFilterSet(django_filters.FilterSet):
         """Whether the search in use can order results by relevance."""
         return bool(self.search_result and self.search_result.rankable)
 
-    def without(self, params):
-        """The same listing without the filters ``params``; a search kept is not re-parsed."""
+    def without(self, params, queryset=None):
+        """The same listing without the filters ``params`` (over ``queryset`` if given);
+        a search kept is not re-parsed."""
         data = self.data.copy()
         for param in params:
             data.pop(param, None)
         return type(self)(
-            data, queryset=self.queryset, request=self.request, same_search=self.search_result
+            data,
+            queryset=self.queryset if queryset is None else queryset,
+            request=self.request,
+            same_search=self.search_result,
         )
+
+    @classmethod
+    def plain(cls):
+        """The listed records without the listing's joins and annotations: what facets count."""
+        return cls._meta.model.objects.filter(cls.listed)
 
     def by_source(self, queryset, name, value):
         published, release = self.source_fields
@@ -297,6 +307,7 @@ FIELDS = ["q", "topic", "place", "stance", "issuing_body", "source", "date_from"
 
 class ReleaseFilter(ArchiveFilterSet):
     newest_first, oldest_first = RELEASE_NEWEST, RELEASE_OLDEST
+    listed = public_releases_q()
     source_fields = ("source", "pk")
 
     topic = topic_filter("release", _("Topic"))
@@ -320,6 +331,7 @@ class PositionFilter(ArchiveFilterSet):
     """Positions, filtered and paged on their own columns (their listing copies)."""
 
     newest_first, oldest_first = POSITION_NEWEST, POSITION_OLDEST
+    listed = Q(is_public=True)
     source_fields = ("release_source", "release_id")
 
     topic = topic_filter("position", _("Topic"))
