@@ -13,7 +13,7 @@ from django_filters.views import FilterView
 from . import listing, search
 from .facets import active_filters, facets_for, loosening, total
 from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
-from .models import DatePrecision, Position, Release, Source, Topic, TopicEntry
+from .models import SEARCH_COLUMNS, DatePrecision, Position, Release, Source, Topic, TopicEntry
 from .paging import KeysetPage
 from .passages import runs
 
@@ -40,6 +40,7 @@ def public_positions():
     return (
         Position.objects.filter(is_public=True)
         .select_related("release", "release__source")
+        .defer(*SEARCH_COLUMNS, "release__body", *(f"release__{c}" for c in SEARCH_COLUMNS))
         .prefetch_related("topics", "release__relayed_from")
     )
 
@@ -164,6 +165,7 @@ class ReleaseListView(ArchiveListView):
         return (
             Release.objects.published()
             .select_related("source")
+            .defer(*SEARCH_COLUMNS)
             .prefetch_related("relayed_from")
             .annotate(position_count=position_count())
         )

@@ -51,9 +51,13 @@ ORDERING_INDEXES = {
         "CREATE INDEX release_listing_oldest_idx ON statements_release "
         "(published_on ASC NULLS LAST, public_id) WHERE status = 'published'",
     ],
+    # SQLite only uses a partial index whose condition is written as the query's
+    # ("is_public" = 1: EXPLAIN QUERY PLAN shows a full scan with "WHERE is_public").
     "sqlite": [
         "CREATE INDEX position_listing_newest_idx ON statements_position "
-        "(release_date DESC, release_public_id DESC, number) WHERE is_public",
+        "(release_date DESC, release_public_id DESC, number) WHERE is_public = 1",
+        "CREATE INDEX position_listing_oldest_idx ON statements_position "
+        "(release_date, release_public_id, number) WHERE is_public = 1",
         "CREATE INDEX release_listing_newest_idx ON statements_release "
         "(published_on DESC, public_id DESC) WHERE status = 'published'",
     ],
