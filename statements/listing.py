@@ -28,6 +28,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import BooleanField, Case, F, OuterRef, Subquery, Value, When
 
+from . import versions
 from .models import ListingGeneration, Position, Release, TopicEntry
 
 CACHE_SECONDS = 3600  # a safety net: a new generation replaces the counts anyway
@@ -55,6 +56,8 @@ def refresh(release_ids=None):
         entries._raw_delete(entries.db)
         _insert_entries(release_ids)
         changed()
+        for release_id in release_ids or ():
+            versions.note_change(release_id)
 
 
 def _is_public(release):

@@ -772,6 +772,49 @@ class Position(models.Model):
             raise ValidationError({"quote": gettext(problem)})
 
 
+class ReleaseVersion(models.Model):
+    """One public version of a release: everything a reader saw, as a snapshot.
+
+    Written by statements.versions when a published release's public content
+    changes; never edited. ``/r/<id>/v/<n>/`` shows it again.
+    """
+
+    release = models.ForeignKey(
+        Release, verbose_name=_("release"), related_name="versions", on_delete=models.PROTECT
+    )
+    number = models.PositiveIntegerField(_("version"))
+    created_at = models.DateTimeField(_("published"), default=timezone.now)
+    snapshot = models.JSONField(_("content"))
+    body_sha256 = models.CharField(_("text fingerprint (SHA-256)"), max_length=64)
+    changes = models.JSONField(_("changes"), default=list)
+
+    class Meta:
+        verbose_name = _("release version")
+        verbose_name_plural = _("release versions")
+        ordering = ["release", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "number"], name="%(app_label)s_version_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="%(app_label)s_version_number_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.release.public_id}/v/{self.number}"
+
+    def get_absolute_url(self):
+        return reverse(
+            "statements:release-version",
+            kwargs={"public_id": self.release.public_id, "number": self.number},
+        )
+
+    @property
+    def short_hash(self):
+        return self.body_sha256[:12]
+
+
 class TopicEntry(models.Model):
     """A public listing's row for "positions on a topic": one per position and topic,
     carrying copies of what the listings filter on (stance, date, source, body,

@@ -9,7 +9,7 @@ deleted, relays and the codebook changed.
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from . import listing
+from . import listing, versions
 from .models import Position, Release, Topic
 
 PositionTopics = Position.topics.through
@@ -36,16 +36,24 @@ def position_topics_changed(sender, instance, action, reverse, pk_set, **kwargs)
 
 
 @receiver(m2m_changed, sender=RelayLinks, dispatch_uid="statements-relays")
-def relays_changed(sender, action, **kwargs):
-    # Relays are not copied, but the source facet counts them.
-    if action in ("post_add", "post_remove", "post_clear"):
-        listing.changed()
+def relays_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    # Relays are not copied, but the source facet counts them, and versions show them.
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    listing.changed()
+    for release_id in pk_set or () if reverse else [instance.pk]:
+        versions.note_change(release_id)
 
 
 @receiver(post_delete, sender=Position, dispatch_uid="statements-position-deleted")
+def position_deleted(sender, instance, **kwargs):
+    # Its listing entries go with it (ON DELETE CASCADE); the counts change.
+    listing.changed()
+    versions.note_change(instance.release_id)
+
+
 @receiver(post_delete, sender=Release, dispatch_uid="statements-release-deleted")
-def record_deleted(sender, **kwargs):
-    # Their listing entries go with them (ON DELETE CASCADE); the counts change.
+def release_deleted(sender, **kwargs):
     listing.changed()
 
 

@@ -12,6 +12,12 @@ urlpatterns = [
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),
     path("positions/", views.PositionListView.as_view(), name="position-list"),
     path("r/<int:public_id>/", views.ReleaseDetailView.as_view(), name="release-detail"),
+    path(
+        "r/<int:public_id>/v/<int:number>/",
+        views.ReleaseVersionView.as_view(),
+        name="release-version",
+    ),
+    path("r/<int:public_id>/changes/", views.ReleaseChangesView.as_view(), name="release-changes"),
     path("topics/", views.TopicListView.as_view(), name="topic-list"),
     path("topics/<slug:slug>/", views.TopicDetailView.as_view(), name="topic-detail"),
     path("sources/<uslug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
-from . import listing, search
+from . import listing, search, versions
 from .facets import active_filters, facets_for, loosening, total
 from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
 from .models import SEARCH_COLUMNS, DatePrecision, Position, Release, Source, Topic, TopicEntry
@@ -179,6 +179,12 @@ class PositionListView(ArchiveListView):
         return public_positions()
 
 
+def tombstone(request, release):
+    """A withdrawn release's permalink: 410 Gone, with its citation data and the reason."""
+    context = {"release": release, "version": release.versions.order_by("-number").first()}
+    return render(request, "statements/release_withdrawn.html", context, status=410)
+
+
 class ReleaseDetailView(DetailView):
     template_name = "statements/release_detail.html"
     context_object_name = "release"
@@ -187,9 +193,7 @@ class ReleaseDetailView(DetailView):
         public_id = kwargs["public_id"]
         withdrawn = Release.objects.withdrawn().filter(public_id=public_id).first()
         if withdrawn is not None:
-            return render(
-                request, "statements/release_withdrawn.html", {"release": withdrawn}, status=410
-            )
+            return tombstone(request, withdrawn)
         return super().get(request, *args, **kwargs)
 
     def get_object(self, queryset=None):
@@ -206,7 +210,11 @@ class ReleaseDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         positions = sorted(self.object.positions.all(), key=lambda p: (p.start, p.number))
+        for position in positions:
+            position.topic_list = list(position.topics.all())
         context["positions"] = positions
+        context["relays"] = list(self.object.relayed_from.all())
+        context["version"] = self.object.versions.order_by("-number").first()
         hits = []
         query = self.request.GET.get("q", "")
         if query:
@@ -215,6 +223,60 @@ class ReleaseDetailView(DetailView):
             hits = search.match_spans(self.object.body, result.tokens, result.phrases)
             context["search"] = result
         context["runs"] = runs(self.object.body, positions, hits)
+        return context
+
+
+class ReleaseVersionView(TemplateView):
+    """``/r/<id>/v/<n>/``: the release exactly as version n showed it."""
+
+    template_name = "statements/release_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        release = get_object_or_404(
+            Release.objects.filter(status__in=[Release.Status.PUBLISHED, Release.Status.WITHDRAWN]),
+            public_id=kwargs["public_id"],
+        )
+        if release.status == Release.Status.WITHDRAWN:
+            return tombstone(request, release)
+        self.release = release
+        self.version = get_object_or_404(release.versions, number=kwargs["number"])
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        shown, relays, positions = versions.rebuild(self.release, self.version.snapshot)
+        later = list(self.release.versions.filter(number__gt=self.version.number))
+        context.update(
+            release=shown,
+            relays=relays,
+            positions=sorted(positions, key=lambda p: (p.start, p.number)),
+            runs=runs(shown.body, positions),
+            version=self.version,
+            pinned=True,
+            latest=later[-1] if later else self.version,
+            changes_since=[(v, [versions.describe(c) for c in v.changes]) for v in later],
+        )
+        return context
+
+
+class ReleaseChangesView(TemplateView):
+    """``/r/<id>/changes/``: the public change log of a release."""
+
+    template_name = "statements/release_changes.html"
+
+    def get(self, request, *args, **kwargs):
+        release = get_object_or_404(
+            Release.objects.filter(status__in=[Release.Status.PUBLISHED, Release.Status.WITHDRAWN]),
+            public_id=kwargs["public_id"],
+        )
+        self.release = release
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        history = list(self.release.versions.order_by("-number"))
+        context["release"] = self.release
+        context["history"] = [(v, [versions.describe(c) for c in v.changes]) for v in history]
         return context
 
 

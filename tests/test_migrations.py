@@ -50,3 +50,18 @@ def test_a_fresh_install_has_its_search_index_without_repair(capsys):
     call_command("migrate", verbosity=1, stdout=StringIO())
     assert "were missing" not in capsys.readouterr().out
     assert search_schema.missing(connection) == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_releases_published_before_versions_get_their_first_version():
+    from statements.models import ReleaseVersion
+    from tests.factories import make_position
+
+    position = make_position(topics=[Topic.objects.get(slug="syria")])
+    call_command("migrate", "statements", "0007", verbosity=0)
+    call_command("migrate", verbosity=0)
+    version = ReleaseVersion.objects.get(release=position.release)
+    assert version.number == 1 and version.changes == [["published", ""]]
+    assert version.snapshot["body"] == position.release.body
+    assert version.snapshot["positions"][0]["quote"] == position.quote
+    assert version.snapshot["positions"][0]["topics"] == ["syria"]
