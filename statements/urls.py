@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 
 from . import views
 from .converters import UnicodeSlugConverter
@@ -18,6 +18,11 @@ urlpatterns = [
         name="release-version",
     ),
     path("r/<int:public_id>/changes/", views.ReleaseChangesView.as_view(), name="release-changes"),
+    re_path(
+        r"^r/(?P<public_id>[0-9]{1,18})/cite\.(?P<fmt>bib|ris|json)$",
+        views.citation_download,
+        name="release-citation",
+    ),
     path("topics/", views.TopicListView.as_view(), name="topic-list"),
     path("topics/<slug:slug>/", views.TopicDetailView.as_view(), name="topic-detail"),
     path("sources/<uslug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),

@@ -191,6 +191,7 @@ def rebuild(release, data):
     )
     shown.source = Source(**data["source"])
     relays = [Source(**relay) for relay in data["relays"]]
+    shown.relay_list = relays
     slugs = {slug for p in data["positions"] for slug in p["topics"]}
     topics = {t.slug: t for t in Topic.objects.filter(slug__in=slugs)}
     positions = []

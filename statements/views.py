@@ -1,5 +1,7 @@
 """Public pages: thin generic views over the published QuerySets."""
 
+import json
+
 from django.core.paginator import InvalidPage, Paginator
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
@@ -10,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
-from . import listing, search, versions
+from . import citation, listing, search, versions
 from .facets import active_filters, facets_for, loosening, total
 from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
 from .models import SEARCH_COLUMNS, DatePrecision, Position, Release, Source, Topic, TopicEntry
@@ -179,9 +181,68 @@ class PositionListView(ArchiveListView):
         return public_positions()
 
 
+def citations(request, release, version, positions):
+    """The citation box and page metadata of a release page (current or pinned)."""
+    base = citation.base_url(request)
+    cited = citation.cite(release, version, base)
+    for position in positions:
+        position.citation = citation.cite(release, version, base, position)
+    return {
+        "citation": cited,
+        "citation_meta": citation.meta_tags(cited),
+        "json_ld": citation.json_ld(cited, release, positions),
+    }
+
+
+CITATION_FORMATS = {
+    "bib": ("application/x-bibtex; charset=utf-8", citation.bibtex),
+    "ris": ("application/x-research-info-systems; charset=utf-8", citation.ris),
+    "json": (
+        "application/vnd.citationstyles.csl+json; charset=utf-8",
+        lambda cited: json.dumps([citation.csl(cited)], ensure_ascii=False, indent=2),
+    ),
+}
+
+
+def citation_download(request, public_id, fmt):
+    """``/r/<id>/cite.<bib|ris|json>``: the citation of the release (``?p=`` one position,
+    ``?v=`` one version; the latest by default), as a file."""
+    release = get_object_or_404(
+        Release.objects.filter(status__in=[Release.Status.PUBLISHED, Release.Status.WITHDRAWN])
+        .select_related("source")
+        .prefetch_related("relayed_from"),
+        public_id=public_id,
+    )
+    content_type, render_format = CITATION_FORMATS[fmt]
+    versions_ = release.versions.order_by("-number")
+    try:
+        number = int(request.GET["v"]) if request.GET.get("v") else None
+        position_number = int(request.GET["p"]) if request.GET.get("p") else None
+    except ValueError:
+        raise Http404(_("No such version or position.")) from None
+    version = versions_.filter(number=number).first() if number else versions_.first()
+    if number and version is None:
+        raise Http404(_("No such version or position."))
+    shown, position = release, None
+    if version is not None:
+        shown, _relays, positions = versions.rebuild(release, version.snapshot)
+    else:
+        positions = list(release.positions.all())
+    if position_number is not None:
+        position = next((p for p in positions if p.number == position_number), None)
+        if position is None:
+            raise Http404(_("No such version or position."))
+    cited = citation.cite(shown, version, citation.base_url(request), position)
+    response = HttpResponse(render_format(cited), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{cited.key}.{fmt}"'
+    return response
+
+
 def tombstone(request, release):
     """A withdrawn release's permalink: 410 Gone, with its citation data and the reason."""
-    context = {"release": release, "version": release.versions.order_by("-number").first()}
+    version = release.versions.order_by("-number").first()
+    cited = citation.cite(release, version, citation.base_url(request))
+    context = {"release": release, "version": version, "citation": cited}
     return render(request, "statements/release_withdrawn.html", context, status=410)
 
 
@@ -213,8 +274,9 @@ class ReleaseDetailView(DetailView):
         for position in positions:
             position.topic_list = list(position.topics.all())
         context["positions"] = positions
-        context["relays"] = list(self.object.relayed_from.all())
+        context["relays"] = self.object.relay_list = list(self.object.relayed_from.all())
         context["version"] = self.object.versions.order_by("-number").first()
+        context.update(citations(self.request, self.object, context["version"], positions))
         hits = []
         query = self.request.GET.get("q", "")
         if query:
@@ -256,6 +318,7 @@ class ReleaseVersionView(TemplateView):
             latest=later[-1] if later else self.version,
             changes_since=[(v, [versions.describe(c) for c in v.changes]) for v in later],
         )
+        context.update(citations(self.request, shown, self.version, positions))
         return context
 
 
