@@ -318,7 +318,7 @@ def csl(citation):
 
 
 def meta_tags(citation):
-    """(name, content) pairs for <meta name="citation_*">, as Zotero and Google Scholar read them."""
+    """(name, content) pairs for the citation_* meta tags Zotero and Google Scholar read."""
     parts = citation.date_parts()
     tags = [
         ("citation_title", citation.titles["ar"]),
