@@ -8,13 +8,17 @@ it: the Arabic and English sentences, BibTeX, RIS, CSL-JSON, JSON-LD and the
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.html import format_html, format_html_join
 
 from .dates import MONTHS_EN, format_partial_date, iso_partial_date
 from .models import DatePrecision
+
+ARABIC_RUN = re.compile(r"[\u0600-\u06FF](?:[\u0600-\u06FF\s]*[\u0600-\u06FF])?")
 
 
 @dataclass
@@ -102,19 +106,68 @@ class Citation:
         return text_fragment(self.extra["original_url"], self.quote)
 
     def text(self, language):
-        """The formatted citation, in Arabic or English."""
+        """The formatted citation, in Arabic or English, as plain text (what is copied)."""
+        return self._compose(language, lambda value, lang, direction: value)
+
+    def html(self, language):
+        """The same citation for display: its pieces in the other script isolated (<bdi>),
+        so a URL keeps its order inside Arabic and an Arabic title inside English."""
+
+        def isolate(value, lang, direction):
+            if lang == "en" and ARABIC_RUN.search(value):
+                # An English description around an Arabic dateline: isolate the Arabic too.
+                pieces = ARABIC_RUN.split(value)
+                runs = ARABIC_RUN.findall(value)
+                value = format_html_join(
+                    "",
+                    "{}{}",
+                    (
+                        (text, format_html('<bdi lang="ar">{}</bdi>', run) if run else "")
+                        for text, run in zip(pieces, [*runs, ""], strict=True)
+                    ),
+                )
+            return format_html('<bdi lang="{}" dir="{}">{}</bdi>', lang, direction, value)
+
+        return self._compose(language, isolate, join=format_html)
+
+    @property
+    def html_ar(self):
+        return self.html("ar")
+
+    @property
+    def html_en(self):
+        return self.html("en")
+
+    def _compose(self, language, wrap, join=None):
         accessed = format_partial_date(self.accessed, DatePrecision.DAY, language=language)
+        url = wrap(self.url, "en", "ltr")
+        digest = wrap(self.short_hash, "en", "ltr")
+        title_lang = "ar" if self.has_title or language == "ar" else "en"
+        title = wrap(self.titles[language], title_lang, "rtl" if title_lang == "ar" else "ltr")
         if language == "ar":
-            return (
-                f"{self.source_line('ar')}، «{self.titles['ar']}»، {self.date('ar')}. "
-                f"{settings.ARCHIVE_NAME_AR}، {self.url} (بصمة النص {self.short_hash})، "
-                f"تاريخ الاطلاع {accessed}."
+            template = (
+                "{source}، «{title}»، {date}. {archive}، {url} (بصمة النص {digest})، "
+                "تاريخ الاطلاع {accessed}."
             )
-        return (
-            f'{self.source_line("en")}, "{self.titles["en"]}", {self.date("en")}. '
-            f"{settings.ARCHIVE_NAME_EN}, {self.url} (text sha256 {self.short_hash}), "
-            f"accessed {accessed}."
-        )
+            archive = settings.ARCHIVE_NAME_AR
+        else:
+            template = (
+                '{source}, "{title}", {date}. {archive}, {url} (text sha256 {digest}), '
+                "accessed {accessed}."
+            )
+            archive = settings.ARCHIVE_NAME_EN
+        pieces = {
+            "source": self.source_line(language),
+            "title": title,
+            "date": self.date(language),
+            "archive": archive,
+            "url": url,
+            "digest": digest,
+            "accessed": accessed,
+        }
+        if join is None:
+            return template.format(**pieces)
+        return join(template, **pieces)
 
 
 def cite(release, version, base_url, position=None):
