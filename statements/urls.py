@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from . import views
+from . import exports, views
 from .converters import UnicodeSlugConverter
 
 register_converter(UnicodeSlugConverter, "uslug")
@@ -11,6 +11,13 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),
     path("positions/", views.PositionListView.as_view(), name="position-list"),
+    re_path(
+        r"^(?P<listing>releases|positions)/export\.(?P<fmt>csv|json)$",
+        exports.export,
+        name="export",
+    ),
+    path("releases/feed/", exports.ReleaseFeed(), name="release-feed"),
+    path("positions/feed/", exports.PositionFeed(), name="position-feed"),
     path("r/<int:public_id>/", views.ReleaseDetailView.as_view(), name="release-detail"),
     path(
         "r/<int:public_id>/v/<int:number>/",

@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
@@ -152,6 +153,17 @@ class ArchiveListView(KeysetMixin, FilterView):
         chips = active_filters(filterset)
         context["chips"] = chips
         context["facets"] = facets_for(filterset, self.generation) if valid else []
+        # The same filters, without paging (and, for a feed, without ordering: newest first).
+        query = self.request.GET.copy()
+        for param in ("page", "after", "before"):
+            query.pop(param, None)
+        exported = f"?{query.urlencode()}" if query else ""
+        query.pop("o", None)
+        context["feed_url"] = reverse(self.feed_name) + (f"?{query.urlencode()}" if query else "")
+        context["export_urls"] = [
+            (label, reverse("statements:export", args=[self.listing_name, fmt]) + exported)
+            for label, fmt in (("CSV", "csv"), ("JSON", "json"))
+        ]
         context["ordering"] = filterset.ordering if valid else "newest"
         context["searching"] = valid and filterset.rankable
         if valid and chips and not context["object_list"]:
@@ -161,6 +173,7 @@ class ArchiveListView(KeysetMixin, FilterView):
 
 class ReleaseListView(ArchiveListView):
     filterset_class = ReleaseFilter
+    listing_name, feed_name = "releases", "statements:release-feed"
     template_name = "statements/release_list.html"
 
     def get_queryset(self):
@@ -175,6 +188,7 @@ class ReleaseListView(ArchiveListView):
 
 class PositionListView(ArchiveListView):
     filterset_class = PositionFilter
+    listing_name, feed_name = "positions", "statements:position-feed"
     template_name = "statements/position_list.html"
 
     def get_queryset(self):

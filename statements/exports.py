@@ -1,0 +1,236 @@
+"""Open data: any filtered listing as CSV or JSON (streamed), and as an Atom feed.
+
+The filters are the listing's own (statements.filters), read from the same
+query string, so ``/positions/?place=syria`` becomes
+``/positions/export.csv?place=syria``. Exports stream every matching row in
+chunks, so a large export never holds the archive in memory. Positions carry
+their exact quote next to its offsets: a reader can check ``body[start:end]``.
+"""
+
+import csv
+import json
+
+from django.contrib.syndication.views import Feed
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
+
+from . import citation
+from .dates import iso_partial_date
+from .filters import PositionFilter, ReleaseFilter
+from .models import Position, Release
+
+CHUNK = 1000
+FEED_ITEMS = 50
+
+
+def releases():
+    return (
+        Release.objects.published()
+        .select_related("source")
+        .prefetch_related("relayed_from")
+        .defer("search_tokens", "search_folded")
+    )
+
+
+def positions():
+    return (
+        Position.objects.filter(is_public=True)
+        .select_related("release", "release__source")
+        .prefetch_related("topics", "release__relayed_from")
+        .defer("search_tokens", "search_folded", "release__search_tokens", "release__search_folded")
+    )
+
+
+LISTINGS = {"releases": (ReleaseFilter, releases), "positions": (PositionFilter, positions)}
+
+
+def filtered(request, listing):
+    """The listing's filtered queryset, or raise an error response's message."""
+    filterset_class, queryset = LISTINGS[listing]
+    filterset = filterset_class(request.GET or None, queryset=queryset(), request=request)
+    if not filterset.is_valid():
+        errors = "; ".join(
+            f"{name}: {' '.join(messages)}" for name, messages in filterset.errors.items()
+        )
+        raise InvalidFilters(errors)
+    return filterset.qs
+
+
+class InvalidFilters(Exception):
+    pass
+
+
+def release_row(release, base):
+    relays = [s.slug for s in release.relayed_from.all()]
+    return {
+        "public_id": release.public_id,
+        "permalink": base + release.get_absolute_url(),
+        "title": release.title,
+        "display_title": release.display_title,
+        "dateline": release.dateline,
+        "source": release.source.slug,
+        "source_name": release.source.name,
+        "relayed_from": relays,
+        "issuing_body": release.issuing_body,
+        "published": iso_partial_date(release.published_on, release.published_precision),
+        "published_precision": release.published_precision,
+        "published_inferred": release.published_inferred,
+        "statement_date": iso_partial_date(release.statement_on, release.statement_precision),
+        "statement_precision": release.statement_precision,
+        "url": release.url,
+        "archived_url": release.archived_url,
+        "text_sha256": release.body_sha256,
+        "body": release.body,
+    }
+
+
+def position_row(position, base):
+    release = position.release
+    return {
+        "release_public_id": release.public_id,
+        "number": position.number,
+        "permalink": base + position.get_absolute_url(),
+        "stance": position.stance,
+        "topics": [t.slug for t in position.topics.all()],
+        "summary": position.summary,
+        "attribution": position.attribution,
+        "quote": position.quote,
+        "start": position.start,
+        "end": position.end,
+        "release_title": release.display_title,
+        "source": release.source.slug,
+        "relayed_from": [s.slug for s in release.relayed_from.all()],
+        "issuing_body": release.issuing_body,
+        "published": iso_partial_date(release.published_on, release.published_precision),
+        "published_precision": release.published_precision,
+        "text_sha256": release.body_sha256,
+    }
+
+
+ROWS = {"releases": release_row, "positions": position_row}
+
+
+class Echo:
+    """A file-like object csv.writer writes to, returning each line to the stream."""
+
+    def write(self, value):
+        return value
+
+
+def export(request, listing, fmt):
+    """``/<listing>/export.<csv|json>?<filters>``: every matching row, streamed."""
+    try:
+        queryset = filtered(request, listing)
+    except InvalidFilters as error:
+        message = _("Some filter values are not valid: %(errors)s") % {"errors": error}
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    base = citation.base_url(request)
+    to_row = ROWS[listing]
+    rows = (to_row(obj, base) for obj in queryset.iterator(chunk_size=CHUNK))
+    if fmt == "csv":
+        stream, content_type = _csv(rows), "text/csv; charset=utf-8"
+    elif fmt == "json":
+        stream, content_type = _json(rows), "application/json; charset=utf-8"
+    else:
+        raise Http404
+    response = StreamingHttpResponse(stream, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="csto-{listing}.{fmt}"'
+    return response
+
+
+def _csv(rows):
+    writer = csv.writer(Echo())
+    header = None
+    yield "\ufeff"  # a byte-order mark: spreadsheet programs then read the Arabic as UTF-8
+    for row in rows:
+        if header is None:
+            header = list(row)
+            yield writer.writerow(header)
+        yield writer.writerow(
+            ["|".join(v) if isinstance(v, list) else v for v in (row[k] for k in header)]
+        )
+
+
+def _json(rows):
+    yield "["
+    for i, row in enumerate(rows):
+        yield ("," if i else "") + "\n" + json.dumps(row, ensure_ascii=False)
+    yield "\n]\n"
+
+
+class ListingFeed(Feed):
+    """An Atom feed of a filtered listing: the newest 50, filters in the feed's URL."""
+
+    feed_type = Atom1Feed
+    listing = None
+
+    def __call__(self, request, *args, **kwargs):
+        try:
+            return super().__call__(request, *args, **kwargs)
+        except InvalidFilters as error:
+            message = _("Some filter values are not valid: %(errors)s") % {"errors": error}
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+    def get_object(self, request, *args, **kwargs):
+        self.request = request
+        self.base = citation.base_url(request)
+        return filtered(request, self.listing)
+
+    def link(self, obj):
+        query = self.request.GET.urlencode()
+        return f"{self.base}/{self.listing}/" + (f"?{query}" if query else "")
+
+    def feed_url(self, obj):
+        return self.base + self.request.get_full_path()
+
+    def items(self, obj):
+        return list(obj[:FEED_ITEMS])
+
+    def item_link(self, item):
+        return self.base + item.get_absolute_url()
+
+    def item_guid(self, item):
+        return self.item_link(item)
+
+    item_guid_is_permalink = True
+
+    def item_updateddate(self, item):
+        release = item if isinstance(item, Release) else item.release
+        return release.updated_at
+
+    def item_pubdate(self, item):
+        release = item if isinstance(item, Release) else item.release
+        return release.first_published_at or release.updated_at
+
+
+class ReleaseFeed(ListingFeed):
+    listing = "releases"
+
+    def title(self, obj):
+        return _("CSTO statements archive: releases")
+
+    def subtitle(self, obj):
+        return _("New releases matching the filters in this feed's address.")
+
+    def item_title(self, item):
+        return item.display_title
+
+    def item_description(self, item):
+        return f"{item.source.name} — {item.dateline}" if item.dateline else item.source.name
+
+
+class PositionFeed(ListingFeed):
+    listing = "positions"
+
+    def title(self, obj):
+        return _("CSTO statements archive: positions")
+
+    def subtitle(self, obj):
+        return _("New positions matching the filters in this feed's address.")
+
+    def item_title(self, item):
+        return f"{item.get_stance_display()}: {item.summary}"
+
+    def item_description(self, item):
+        return f"«{item.quote}» — {item.release.display_title}"

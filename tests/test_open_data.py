@@ -1,0 +1,164 @@
+"""Open data: CSV and JSON exports of filtered listings, Atom feeds, sitemap and robots.txt."""
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from html import unescape
+
+import pytest
+from django.urls import reverse
+
+from statements.models import Position, Release
+from tests.factories import make_position, make_release
+
+pytestmark = pytest.mark.django_db
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def export(client, listing, fmt, **params):
+    response = client.get(reverse("statements:export", args=[listing, fmt]), params)
+    assert response.status_code == 200, response.content[:300]
+    assert response.streaming
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+def read_csv(text):
+    assert text.startswith("\ufeff")  # spreadsheets then read the Arabic as UTF-8
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
+def listing_pks(client, url, params):
+    pks, query = [], dict(params)
+    while True:
+        response = client.get(url, query)
+        pks += [obj.pk for obj in response.context["object_list"]]
+        found = re.search(r'rel="next" href="([^"]+)"', response.text)
+        if not found:
+            return pks
+        query = dict(re.findall(r"([^?&=]+)=([^&]*)", unescape(found.group(1))))
+
+
+def test_positions_on_syria_as_csv_are_the_listing_with_exact_quotes(client, demo):
+    rows = read_csv(export(client, "positions", "csv", place="syria"))
+    listed = listing_pks(client, reverse("statements:position-list"), {"place": "syria"})
+    assert rows and len(rows) == len(listed)
+    by_pk = {p.pk: p for p in Position.objects.filter(pk__in=listed).select_related("release")}
+    expected = [(by_pk[pk].release.public_id, by_pk[pk].number) for pk in listed]
+    assert [(int(r["release_public_id"]), int(r["number"])) for r in rows] == expected
+    for row in rows:
+        release = Release.objects.get(public_id=row["release_public_id"])
+        start, end = int(row["start"]), int(row["end"])
+        assert release.body[start:end] == row["quote"]  # code points, the exact quote
+        assert "syria" in row["topics"].split("|") or row["topics"]
+        assert row["permalink"].endswith(f"/r/{release.public_id}/#p{row['number']}")
+
+
+def test_json_export_round_trips(client, demo):
+    items = json.loads(export(client, "positions", "json"))
+    assert len(items) == Position.objects.filter(release__status="published").count()
+    for item in items:
+        release = Release.objects.get(public_id=item["release_public_id"])
+        assert release.body[item["start"] : item["end"]] == item["quote"]
+        assert isinstance(item["topics"], list)
+    releases = json.loads(export(client, "releases", "json"))
+    assert {r["public_id"] for r in releases} == set(
+        Release.objects.published().values_list("public_id", flat=True)
+    )
+    known_to_year = next(r for r in releases if r["published_precision"] == "year")
+    assert known_to_year["published"] == "2020"
+    assert all(r["body"] for r in releases)
+
+
+def test_release_csv_with_filters_and_nothing_public_leaks(client, demo):
+    make_release(status=Release.Status.DRAFT, title="مسودة سرية")
+    rows = read_csv(export(client, "releases", "csv", date_from="2018", date_to="2018"))
+    assert [r["published"] for r in rows] == ["2018-11-08"]
+    everything = export(client, "releases", "csv")
+    assert "مسودة سرية" not in everything
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_an_invalid_filter_is_a_clear_400(client, demo, fmt):
+    url = reverse("statements:export", args=["positions", fmt])
+    response = client.get(url, {"date_from": "2018-13", "topic": "no-such"})
+    assert response.status_code == 400
+    assert "date_from" in response.content.decode() and "topic" in response.content.decode()
+
+
+def test_empty_export_is_a_header_or_an_empty_array(client, demo):
+    assert json.loads(export(client, "positions", "json", q="كلمةلاتوجد")) == []
+    assert read_csv(export(client, "positions", "csv", q="كلمةلاتوجد")) == []
+
+
+def parse_feed(response):
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    root = ET.fromstring(response.content)
+    assert root.tag == f"{ATOM}feed"
+    for name in ("id", "title", "updated"):
+        assert root.find(f"{ATOM}{name}") is not None, name
+    entries = root.findall(f"{ATOM}entry")
+    for entry in entries:
+        for name in ("id", "title", "updated"):
+            assert entry.find(f"{ATOM}{name}").text, name
+        assert entry.find(f"{ATOM}link").get("href").startswith("http://testserver/r/")
+    return root, entries
+
+
+def test_feeds_follow_the_filters(client, demo):
+    _root, entries = parse_feed(client.get(reverse("statements:position-feed"), {"place": "syria"}))
+    listed = listing_pks(client, reverse("statements:position-list"), {"place": "syria"})
+    assert len(entries) == min(50, len(listed))
+    _root, all_entries = parse_feed(client.get(reverse("statements:position-feed")))
+    assert len(all_entries) > len(entries)
+    root, releases = parse_feed(client.get(reverse("statements:release-feed")))
+    assert len(releases) == Release.objects.published().count()
+    self_link = [link for link in root.findall(f"{ATOM}link") if link.get("rel") == "self"]
+    assert self_link and self_link[0].get("href").startswith("http://testserver/releases/feed/")
+    bad = client.get(reverse("statements:position-feed"), {"date_to": "x"})
+    assert bad.status_code == 400
+
+
+def test_listing_pages_link_their_feed_and_exports_with_the_filters(client, demo):
+    response = client.get(reverse("statements:position-list"), {"place": "syria", "o": "oldest"})
+    assert 'type="application/atom+xml" href="/positions/feed/?place=syria"' in response.text
+    assert 'href="/positions/export.csv?place=syria&amp;o=oldest"' in response.text
+    assert 'href="/positions/export.json?place=syria&amp;o=oldest"' in response.text
+
+
+def test_sitemap_and_robots(client, demo):
+    make_release(status=Release.Status.DRAFT)
+    index = client.get("/sitemap.xml")
+    assert index.status_code == 200
+    sections = [loc.text for loc in ET.fromstring(index.content).iter(f"{SITEMAP}loc")]
+    assert any("sitemap-releases.xml" in url for url in sections)
+    urls = []
+    for section in sections:
+        response = client.get(section.replace("http://testserver", ""))
+        assert response.status_code == 200
+        urls += [loc.text for loc in ET.fromstring(response.content).iter(f"{SITEMAP}loc")]
+    published = Release.objects.published()
+    assert {f"http://testserver/r/{r.public_id}/" for r in published} <= set(urls)
+    draft = Release.objects.get(status=Release.Status.DRAFT)
+    assert f"http://testserver/r/{draft.public_id}/" not in urls
+    assert "http://testserver/topics/syria/" in urls
+    robots = client.get("/robots.txt").content.decode()
+    assert "Sitemap: http://testserver/sitemap.xml" in robots
+    assert "Disallow: /admin/" in robots
+
+
+def test_a_large_export_streams_in_chunks(client, monkeypatch):
+    from statements import exports
+
+    monkeypatch.setattr(exports, "CHUNK", 3)
+    release = make_release(body="منظمة " * 12)
+    for i in range(10):
+        make_position(release, quote="منظمة", start=6 * i, end=6 * i + 5)
+    response = client.get(reverse("statements:export", args=["positions", "csv"]))
+    chunks = list(response.streaming_content)
+    assert len(chunks) > 10  # one piece per row, not one string
+    assert len(read_csv(b"".join(chunks).decode())) == 10
