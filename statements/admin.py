@@ -10,14 +10,16 @@ left to the editorial desk, which re-anchors positions (no "revert" here).
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import search, text
+from . import merging, search, text
 from .dates import format_partial_date
 from .models import Position, PublicIdentifier, Release, Source, Topic, detached_message
 
@@ -336,7 +338,7 @@ class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
     list_select_related = ["source"]
     ordering = ["-public_id"]
     readonly_fields = ["public_id", "body_sha256", "first_published_at", "created_at", "updated_at"]
-    actions = ["submit_for_review", "publish"]
+    actions = ["submit_for_review", "publish", "merge_duplicates"]
     fieldsets = [
         (None, {"fields": ["public_id", "status", "withdrawal_reason"]}),
         (_("Text"), {"fields": ["title", "section_label", "dateline", "body"]}),
@@ -393,9 +395,12 @@ class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        if "status" in form.base_fields and not can_publish(request.user):
-            allowed = {Release.Status.DRAFT, Release.Status.IN_REVIEW}
+        if "status" in form.base_fields:
             field = form.base_fields["status"]
+            # Merging is an action of its own (it moves positions and redirects permalinks).
+            allowed = {v for v, _label in field.choices} - {Release.Status.MERGED}
+            if not can_publish(request.user):
+                allowed = {Release.Status.DRAFT, Release.Status.IN_REVIEW}
             field.choices = [(v, label) for v, label in field.choices if v in allowed]
         return form
 
@@ -423,6 +428,55 @@ class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
             % {"n": changed},
         )
 
+    @admin.action(
+        description=_("Merge the selected duplicates into another release"),
+        permissions=["publish"],
+    )
+    def merge_duplicates(self, request, queryset):
+        """Ask which release to keep, then merge the selected ones into it."""
+        form = MergeForm(request.POST if "kept" in request.POST else None)
+        if form.is_valid():
+            kept = form.cleaned_data["kept"]
+            for duplicate in queryset.exclude(pk=kept.pk):
+                try:
+                    unplaced = merging.merge(duplicate, kept)
+                except ValidationError as error:
+                    self.message_user(
+                        request,
+                        f"{duplicate.public_id}: {' '.join(error.messages)}",
+                        messages.ERROR,
+                    )
+                    continue
+                self.message_user(
+                    request,
+                    gettext("Release %(dup)s merged into %(kept)s.")
+                    % {"dup": duplicate.public_id, "kept": kept.public_id},
+                )
+                if unplaced:
+                    self.message_user(
+                        request,
+                        gettext(
+                            "Positions %(list)s of release %(dup)s have no passage in the kept "
+                            "text; their links lead to the kept release."
+                        )
+                        % {
+                            "list": ", ".join(f"#p{n}" for n in unplaced),
+                            "dup": duplicate.public_id,
+                        },
+                        messages.WARNING,
+                    )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Merge duplicates"),
+            "form": form,
+            "releases": queryset,
+            "opts": self.model._meta,
+            "action": "merge_duplicates",
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/statements/release/merge.html", context)
+
     @admin.action(description=_("Publish the selected releases"), permissions=["publish"])
     def publish(self, request, queryset):
         changed = 0
@@ -435,6 +489,23 @@ class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
             ngettext("%(n)d release published.", "%(n)d releases published.", changed)
             % {"n": changed},
         )
+
+
+class MergeForm(forms.Form):
+    kept = forms.IntegerField(
+        label=_("Public identifier of the release to keep"),
+        min_value=1,
+        help_text=_(
+            "The selected releases become duplicates of this one: their permalinks lead to it, "
+            "and their positions are placed on the same passages in it."
+        ),
+    )
+
+    def clean_kept(self):
+        kept = Release.objects.filter(public_id=self.cleaned_data["kept"]).first()
+        if kept is None:
+            raise forms.ValidationError(gettext("No release has this public identifier."))
+        return kept
 
 
 @admin.register(Position)

@@ -312,6 +312,7 @@ class ReleaseStatus(models.TextChoices):
     IN_REVIEW = "review", _("in review")
     PUBLISHED = "published", _("published")
     WITHDRAWN = "withdrawn", _("withdrawn")
+    MERGED = "merged", _("merged into another release")
 
 
 class IssuingBody(models.TextChoices):
@@ -413,6 +414,23 @@ class Release(models.Model):
         _("status"), max_length=10, choices=Status, default=Status.DRAFT, db_index=True
     )
     withdrawal_reason = models.TextField(_("public reason for withdrawal"), blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        related_name="merged_duplicates",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The release this duplicate was merged into; its permalinks lead there."),
+    )
+    merged_positions = models.JSONField(
+        _("merged positions"),
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("For each position number of this duplicate, its number in the kept release."),
+    )
     first_published_at = models.DateTimeField(
         _("first published in the archive"), null=True, blank=True, editable=False
     )
@@ -438,6 +456,14 @@ class Release(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="withdrawn") | ~Q(withdrawal_reason=""),
                 name="%(app_label)s_release_withdrawn_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="merged", merged_into__isnull=False)
+                | (~Q(status="merged") & Q(merged_into__isnull=True)),
+                name="%(app_label)s_release_merged_iff_target",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=F("pk")), name="%(app_label)s_release_not_merged_into_self"
             ),
             models.CheckConstraint(
                 condition=~Q(body=""), name="%(app_label)s_release_body_not_empty"
@@ -534,6 +560,8 @@ class Release(models.Model):
         },
         ReleaseStatus.PUBLISHED: {ReleaseStatus.PUBLISHED, ReleaseStatus.WITHDRAWN},
         ReleaseStatus.WITHDRAWN: {ReleaseStatus.WITHDRAWN, ReleaseStatus.PUBLISHED},
+        # Only statements.merging merges; a merge is not undone by editing.
+        ReleaseStatus.MERGED: {ReleaseStatus.MERGED},
     }
 
     def stored_status(self):
@@ -555,7 +583,10 @@ class Release(models.Model):
         ]
 
     def editable_by(self, user):
-        """Drafts and texts in review are edited by editors; what was published, by publishers."""
+        """Drafts and texts in review are edited by editors; what was published, by publishers.
+        A merged duplicate is not edited: its content lives on in the release it was merged into."""
+        if self.status == self.Status.MERGED:
+            return False
         if self.status in (self.Status.DRAFT, self.Status.IN_REVIEW):
             return user.has_perm("statements.change_release")
         return user.has_perm("statements.publish_release")

@@ -30,6 +30,8 @@ urlpatterns = [
         views.citation_download,
         name="release-citation",
     ),
+    path("r/<int:public_id>/p/<int:number>/", views.passage, name="passage"),
+    path("r/<int:public_id>/<uslug:slug>/", views.release_slug, name="release-slug"),
     path("topics/", views.TopicListView.as_view(), name="topic-list"),
     path("topics/<slug:slug>/", views.TopicDetailView.as_view(), name="topic-detail"),
     path("sources/<uslug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),

@@ -6,14 +6,14 @@ from django.core.paginator import InvalidPage, Paginator
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
-from . import citation, listing, search, versions
+from . import citation, listing, merging, search, versions
 from .facets import active_filters, facets_for, loosening, total
 from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
 from .models import SEARCH_COLUMNS, DatePrecision, Position, Release, Source, Topic, TopicEntry
@@ -221,12 +221,12 @@ CITATION_FORMATS = {
 def citation_download(request, public_id, fmt):
     """``/r/<id>/cite.<bib|ris|json>``: the citation of the release (``?p=`` one position,
     ``?v=`` one version; the latest by default), as a file."""
-    release = get_object_or_404(
-        Release.objects.filter(status__in=[Release.Status.PUBLISHED, Release.Status.WITHDRAWN])
-        .select_related("source")
-        .prefetch_related("relayed_from"),
-        public_id=public_id,
-    )
+    release = public_or_gone(public_id)
+    if release.status == Release.Status.MERGED:
+        kept = merging.final_target(release)
+        url = reverse("statements:release-citation", args=[kept.public_id, fmt])
+        mapped = merging.passage_map(release).get(request.GET.get("p", ""))
+        return redirect_permanently(url + (f"?p={mapped}" if mapped else ""))
     content_type, render_format = CITATION_FORMATS[fmt]
     versions_ = release.versions.order_by("-number")
     try:
@@ -252,6 +252,57 @@ def citation_download(request, public_id, fmt):
     return response
 
 
+def redirect_permanently(url):
+    return HttpResponsePermanentRedirect(url)
+
+
+def merged_banner(request, release):
+    """For ``?merged=<id>``: the duplicate the reader's link named, and where its passages
+    are in this release (when that duplicate really leads here)."""
+    try:
+        public_id = int(request.GET.get("merged", ""))
+    except ValueError:
+        return None
+    duplicate = Release.objects.filter(public_id=public_id, status=Release.Status.MERGED).first()
+    if duplicate is None or merging.final_target(duplicate).pk != release.pk:
+        return None
+    mapping = merging.passage_map(duplicate)
+    return {
+        "public_id": public_id,
+        "passages": sorted((int(old), new) for old, new in mapping.items()),
+        "map_json": json.dumps({f"p{old}": f"p{new}" for old, new in mapping.items()}),
+    }
+
+
+def public_or_gone(public_id):
+    """A release that is or was public (published, withdrawn or merged), or 404."""
+    return get_object_or_404(
+        Release.objects.select_related("source").filter(
+            status__in=[Release.Status.PUBLISHED, Release.Status.WITHDRAWN, Release.Status.MERGED]
+        ),
+        public_id=public_id,
+    )
+
+
+def release_slug(request, public_id, slug):
+    """``/r/<id>/<any slug>/``: pretty URLs, old and new, lead to the one permalink."""
+    release = public_or_gone(public_id)
+    return redirect_permanently(release.get_absolute_url())
+
+
+def passage(request, public_id, number):
+    """``/r/<id>/p/<n>/``: a passage's permalink as a path (servers see it; #p<n> they do not);
+    a merged duplicate's passage leads to the same passage in the release kept."""
+    release = public_or_gone(public_id)
+    if release.status == Release.Status.MERGED:
+        kept = merging.final_target(release)
+        mapped = merging.passage_map(release).get(str(number))
+        if mapped is None:
+            return redirect_permanently(f"{kept.get_absolute_url()}?merged={public_id}")
+        return redirect_permanently(f"{kept.get_absolute_url()}#p{mapped}")
+    return redirect_permanently(f"{release.get_absolute_url()}#p{number}")
+
+
 def tombstone(request, release):
     """A withdrawn release's permalink: 410 Gone, with its citation data and the reason."""
     version = release.versions.order_by("-number").first()
@@ -266,9 +317,16 @@ class ReleaseDetailView(DetailView):
 
     def get(self, request, *args, **kwargs):
         public_id = kwargs["public_id"]
-        withdrawn = Release.objects.withdrawn().filter(public_id=public_id).first()
-        if withdrawn is not None:
-            return tombstone(request, withdrawn)
+        gone = (
+            Release.objects.filter(public_id=public_id)
+            .filter(status__in=[Release.Status.WITHDRAWN, Release.Status.MERGED])
+            .first()
+        )
+        if gone is not None and gone.status == Release.Status.MERGED:
+            kept = merging.final_target(gone)
+            return redirect_permanently(f"{kept.get_absolute_url()}?merged={public_id}")
+        if gone is not None:
+            return tombstone(request, gone)
         return super().get(request, *args, **kwargs)
 
     def get_object(self, queryset=None):
@@ -291,6 +349,7 @@ class ReleaseDetailView(DetailView):
         context["relays"] = self.object.relay_list = list(self.object.relayed_from.all())
         context["version"] = self.object.versions.order_by("-number").first()
         context.update(citations(self.request, self.object, context["version"], positions))
+        context["merged"] = merged_banner(self.request, self.object)
         hits = []
         query = self.request.GET.get("q", "")
         if query:
@@ -308,10 +367,10 @@ class ReleaseVersionView(TemplateView):
     template_name = "statements/release_detail.html"
 
     def get(self, request, *args, **kwargs):
-        release = get_object_or_404(
-            Release.objects.filter(status__in=[Release.Status.PUBLISHED, Release.Status.WITHDRAWN]),
-            public_id=kwargs["public_id"],
-        )
+        release = public_or_gone(kwargs["public_id"])
+        if release.status == Release.Status.MERGED:
+            kept = merging.final_target(release)
+            return redirect_permanently(f"{kept.get_absolute_url()}?merged={release.public_id}")
         if release.status == Release.Status.WITHDRAWN:
             return tombstone(request, release)
         self.release = release
@@ -342,10 +401,12 @@ class ReleaseChangesView(TemplateView):
     template_name = "statements/release_changes.html"
 
     def get(self, request, *args, **kwargs):
-        release = get_object_or_404(
-            Release.objects.filter(status__in=[Release.Status.PUBLISHED, Release.Status.WITHDRAWN]),
-            public_id=kwargs["public_id"],
-        )
+        release = public_or_gone(kwargs["public_id"])
+        if release.status == Release.Status.MERGED:
+            kept = merging.final_target(release)
+            return redirect_permanently(
+                reverse("statements:release-changes", args=[kept.public_id])
+            )
         self.release = release
         return super().get(request, *args, **kwargs)
 

@@ -90,72 +90,191 @@ def unfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('statements', '0006_restore_search_objects'),
+        ("statements", "0006_restore_search_objects"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ListingGeneration',
+            name="ListingGeneration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.BigIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'listing generation',
-                'verbose_name_plural': 'listing generations',
+                "verbose_name": "listing generation",
+                "verbose_name_plural": "listing generations",
             },
         ),
         migrations.AddField(
-            model_name='position',
-            name='is_public',
+            model_name="position",
+            name="is_public",
             field=models.BooleanField(default=False, editable=False),
         ),
         migrations.AddField(
-            model_name='position',
-            name='issuing_body',
-            field=models.CharField(choices=[('csc', 'Collective Security Council'), ('cfm', 'Council of Foreign Ministers'), ('cdm', 'Council of Defence Ministers'), ('cssc', 'Committee of Secretaries of Security Councils'), ('sg', 'Secretary-General'), ('secretariat', 'Secretariat / press service'), ('other', 'other body'), ('unknown', 'not stated')], default='unknown', editable=False, max_length=20),
+            model_name="position",
+            name="issuing_body",
+            field=models.CharField(
+                choices=[
+                    ("csc", "Collective Security Council"),
+                    ("cfm", "Council of Foreign Ministers"),
+                    ("cdm", "Council of Defence Ministers"),
+                    ("cssc", "Committee of Secretaries of Security Councils"),
+                    ("sg", "Secretary-General"),
+                    ("secretariat", "Secretariat / press service"),
+                    ("other", "other body"),
+                    ("unknown", "not stated"),
+                ],
+                default="unknown",
+                editable=False,
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='position',
-            name='release_date',
+            model_name="position",
+            name="release_date",
             field=models.DateField(editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='position',
-            name='release_precision',
-            field=models.CharField(choices=[('day', 'day'), ('month', 'month'), ('year', 'year'), ('unknown', 'unknown')], default='unknown', editable=False, max_length=10),
+            model_name="position",
+            name="release_precision",
+            field=models.CharField(
+                choices=[
+                    ("day", "day"),
+                    ("month", "month"),
+                    ("year", "year"),
+                    ("unknown", "unknown"),
+                ],
+                default="unknown",
+                editable=False,
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='position',
-            name='release_public_id',
+            model_name="position",
+            name="release_public_id",
             field=models.PositiveBigIntegerField(editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='position',
-            name='release_source',
-            field=models.ForeignKey(editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='statements.source'),
+            model_name="position",
+            name="release_source",
+            field=models.ForeignKey(
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="statements.source",
+            ),
         ),
         migrations.CreateModel(
-            name='TopicEntry',
+            name="TopicEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stance', models.CharField(choices=[('supports', 'supports'), ('welcomes', 'welcomes'), ('affirms', 'affirms'), ('calls_for', 'calls for'), ('concern', 'expresses concern'), ('condemns', 'condemns'), ('rejects', 'rejects'), ('warns', 'warns'), ('notes', 'notes')], max_length=12)),
-                ('release_date', models.DateField(null=True)),
-                ('release_precision', models.CharField(choices=[('day', 'day'), ('month', 'month'), ('year', 'year'), ('unknown', 'unknown')], max_length=10)),
-                ('issuing_body', models.CharField(choices=[('csc', 'Collective Security Council'), ('cfm', 'Council of Foreign Ministers'), ('cdm', 'Council of Defence Ministers'), ('cssc', 'Committee of Secretaries of Security Councils'), ('sg', 'Secretary-General'), ('secretariat', 'Secretariat / press service'), ('other', 'other body'), ('unknown', 'not stated')], max_length=20)),
-                ('is_public', models.BooleanField()),
-                ('position', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='statements.position')),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='statements.release')),
-                ('release_source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='statements.source')),
-                ('topic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='statements.topic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "stance",
+                    models.CharField(
+                        choices=[
+                            ("supports", "supports"),
+                            ("welcomes", "welcomes"),
+                            ("affirms", "affirms"),
+                            ("calls_for", "calls for"),
+                            ("concern", "expresses concern"),
+                            ("condemns", "condemns"),
+                            ("rejects", "rejects"),
+                            ("warns", "warns"),
+                            ("notes", "notes"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("release_date", models.DateField(null=True)),
+                (
+                    "release_precision",
+                    models.CharField(
+                        choices=[
+                            ("day", "day"),
+                            ("month", "month"),
+                            ("year", "year"),
+                            ("unknown", "unknown"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "issuing_body",
+                    models.CharField(
+                        choices=[
+                            ("csc", "Collective Security Council"),
+                            ("cfm", "Council of Foreign Ministers"),
+                            ("cdm", "Council of Defence Ministers"),
+                            ("cssc", "Committee of Secretaries of Security Councils"),
+                            ("sg", "Secretary-General"),
+                            ("secretariat", "Secretariat / press service"),
+                            ("other", "other body"),
+                            ("unknown", "not stated"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("is_public", models.BooleanField()),
+                (
+                    "position",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="statements.position",
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="statements.release",
+                    ),
+                ),
+                (
+                    "release_source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="statements.source",
+                    ),
+                ),
+                (
+                    "topic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="statements.topic",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'listing entry',
-                'verbose_name_plural': 'listing entries',
-                'indexes': [models.Index(condition=models.Q(('is_public', True)), fields=['topic', 'stance', 'position'], name='topicentry_public_idx')],
-                'constraints': [models.UniqueConstraint(fields=('position', 'topic'), name='statements_topicentry_unique')],
+                "verbose_name": "listing entry",
+                "verbose_name_plural": "listing entries",
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("is_public", True)),
+                        fields=["topic", "stance", "position"],
+                        name="topicentry_public_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("position", "topic"), name="statements_topicentry_unique"
+                    )
+                ],
             },
         ),
         migrations.RunPython(fill, unfill),

@@ -23,3 +23,25 @@
   document.addEventListener("focusin", restore);
   document.addEventListener("mouseover", restore);
 })();
+
+/* A link to a merged duplicate's passage (/r/<old>/#p3) arrives here as
+   ?merged=<old>#p3: the banner maps old passage numbers to this release's, and
+   this moves to the right passage. Without JavaScript the banner lists them. */
+(function () {
+  "use strict";
+  var banner = document.querySelector("[data-passage-map]");
+  if (!banner || !location.hash) {
+    return;
+  }
+  var map;
+  try {
+    map = JSON.parse(banner.getAttribute("data-passage-map"));
+  } catch (error) {
+    return;
+  }
+  var target = map[location.hash.slice(1)];
+  if (target && document.getElementById(target)) {
+    // location.replace moves :target too (the highlight), without a new history entry.
+    location.replace(location.pathname + location.search + "#" + target);
+  }
+})();
