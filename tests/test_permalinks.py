@@ -87,9 +87,8 @@ def test_a_merged_duplicate_leads_to_the_release_kept_passages_included(
     # The kept page names the duplicate and maps its passages (JavaScript follows the map).
     page = client.get(f"/r/{kid}/", {"merged": pid})
     assert page.context["merged"]["passages"] == [(1, 2), (2, 3)]
-    assert 'data-passage-map="{&quot;p1&quot;: &quot;p2&quot;, &quot;p2&quot;: &quot;p3&quot;}"' in (
-        page.text
-    )
+    passage_map = "{&quot;p1&quot;: &quot;p2&quot;, &quot;p2&quot;: &quot;p3&quot;}"
+    assert f'data-passage-map="{passage_map}"' in page.text
     # A merged duplicate is out of the listings, the sitemap and the facets.
     listed = client.get(reverse("statements:release-list")).context["object_list"]
     assert duplicate.pk not in [r.pk for r in listed]
