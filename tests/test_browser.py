@@ -201,6 +201,8 @@ PAGES = {
     "release": "/r/1/",  # the first demo release, in a fresh database
     "topic": "/topics/syria/",
     "topics": "/topics/",
+    "version": "/r/1/v/1/",
+    "changes": "/r/1/changes/",
 }
 
 
@@ -238,3 +240,33 @@ def test_screenshots(browser, site, width):
             assert overflow <= 0, f"{name} ({language}) is {overflow}px wider than {width}px"
             page.screenshot(path=str(SHOTS / f"{name}-{language}-{width}.png"), full_page=True)
             page.context.close()
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_a_journalist_copies_a_citation(browser, site, language):
+    """Open position 2's citation on the release page and copy it: the clipboard holds
+    exactly the citation shown, pinned to the version read."""
+    page = open_page(browser, site + "/r/1/", language=language)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
+    page.locator("#position-2 details.cite-position summary").click()
+    for cited in ("ar", "en"):
+        button = page.locator(f'button[data-copy="cite-{cited}-2"]')
+        assert button.is_visible()
+        button.click()
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        shown = page.locator(f"#cite-{cited}-2").inner_text().strip()
+        assert copied == page.locator(f"#cite-{cited}-2").text_content().strip()
+        assert "/r/1/v/1/#p2" in copied and shown
+        page.wait_for_function(
+            "b => b.textContent !== b.getAttribute('data-label')", arg=button.element_handle()
+        )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#position-2").screenshot(path=str(SHOTS / f"citation-{language}.png"))
+    page.context.close()
+
+
+def test_citations_without_javascript_are_text_to_select(browser, site):
+    page = open_page(browser, site + "/r/1/", javascript=False)
+    assert not page.locator('button[data-copy="cite-en-release"]').is_visible()
+    assert "/r/1/v/1/" in page.locator("#cite-en-release").inner_text()
+    page.context.close()
