@@ -176,3 +176,44 @@ def test_the_admin_merge_action(client, pair, django_capture_on_commit_callbacks
     client.post(changelist, {"action": "merge_duplicates", "_selected_action": [other.pk],
                              "kept": str(kept.public_id)})  # fmt: skip
     assert Release.objects.get(pk=other.pk).status == Release.Status.DRAFT
+
+
+def test_a_pinned_citation_of_seed_000_survives_correction_renaming_and_a_merge(
+    client, django_capture_on_commit_callbacks
+):
+    """The issue's "done when": cite a position of seed 000 pinned to its version; the link
+    shows the same passage after the text is corrected, the release renamed and a duplicate
+    merged into it."""
+    from statements.demo import load_demo
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seed = load_demo()[0]
+    page = client.get(seed.get_absolute_url())
+    cited = next(p for p in page.context["positions"] if p.number == 2).citation
+    pinned = cited.url.removeprefix("http://testserver")
+    assert pinned == f"/r/{seed.public_id}/v/1/#p2"
+    quote, stance = seed.positions.values_list("quote", "stance").get(number=2)
+    old_pretty = f"/r/{seed.public_id}/{slugify(seed.display_title, allow_unicode=True)}/"
+
+    def passage_shown(url):
+        response = client.get(url.split("#")[0])
+        assert response.status_code == 200
+        shown = next(p for p in response.context["positions"] if p.number == 2)
+        return shown.quote, response.context["version"].short_hash
+
+    before = passage_shown(pinned)
+    with django_capture_on_commit_callbacks(execute=True):
+        seed.body = seed.body + "\nتصحيح: أضيفت هذه الجملة."
+        seed.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        seed.title = "عنوان جديد للبيان"
+        seed.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        duplicate = make_release(body=seed.body, source=seed.source)
+        make_position(duplicate, quote=quote, stance=stance)  # the same position, recorded twice
+        merging.merge(duplicate, seed)
+    # Published, corrected, renamed; the merge added nothing new to the kept release.
+    assert seed.versions.count() == 3
+    assert passage_shown(pinned) == before == (quote, cited.short_hash)
+    assert client.get(old_pretty)["Location"] == f"/r/{seed.public_id}/"
+    assert client.get(f"/r/{duplicate.public_id}/p/1/")["Location"] == (f"/r/{seed.public_id}/#p2")
