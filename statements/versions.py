@@ -159,7 +159,10 @@ def note_change(release_id):
     if pending is None or not registered:
         # A new transaction (or the last one rolled back): start a new list.
         pending = connection._csto_versions = []
-        transaction.on_commit(_flush)
+        # Robust: the edit has committed; a failure here is logged (Django logs it at ERROR)
+        # and the next edit's version includes this change, rather than the editor seeing
+        # an error for a save that succeeded.
+        transaction.on_commit(_flush, robust=True)
     if release_id not in pending:
         pending.append(release_id)
 
