@@ -10,6 +10,7 @@ their exact quote next to its offsets: a reader can check ``body[start:end]``.
 import csv
 import json
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils.feedgenerator import Atom1Feed
@@ -164,6 +165,10 @@ class ListingFeed(Feed):
 
     feed_type = Atom1Feed
     listing = None
+
+    def author_name(self, obj):
+        # RFC 4287: a feed names an author unless every entry does.
+        return settings.ARCHIVE_NAME_EN
 
     def __call__(self, request, *args, **kwargs):
         try:

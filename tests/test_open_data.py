@@ -104,13 +104,17 @@ def parse_feed(response):
     assert response["Content-Type"].startswith("application/atom+xml")
     root = xml(response.content)
     assert root.tag == f"{ATOM}feed"
+    # What RFC 4287 requires of a feed: id, title, updated, and an author (no entry names one).
     for name in ("id", "title", "updated"):
         assert root.find(f"{ATOM}{name}") is not None, name
+    assert root.find(f"{ATOM}author/{ATOM}name").text
     entries = root.findall(f"{ATOM}entry")
     for entry in entries:
         for name in ("id", "title", "updated"):
             assert entry.find(f"{ATOM}{name}").text, name
-        assert entry.find(f"{ATOM}link").get("href").startswith("http://testserver/r/")
+        link = entry.find(f"{ATOM}link")
+        assert link.get("rel") == "alternate"  # an entry without content needs one
+        assert link.get("href").startswith("http://testserver/r/")
     return root, entries
 
 
