@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.search import database_env, percentile  # noqa: E402
+from bench.search import PG_BASE, WORK, database_env, percentile  # noqa: E402
 
 POSITIONS_PER_RELEASE = 8
 STANCES = ["supports", "welcomes", "affirms", "calls_for", "concern", "condemns", "notes"]
@@ -201,7 +201,7 @@ def measure(url, repeats, cold):
     return samples, queries
 
 
-def child(releases, repeats):
+def child(releases, repeats, reuse=False):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csto_site.settings")
     os.environ["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1"
     import warnings
@@ -215,7 +215,13 @@ def child(releases, repeats):
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    load_seconds, rebuild_seconds = load(releases)
+    from statements.models import Release
+
+    if reuse and Release.objects.count() == releases:
+        print("  reusing the loaded corpus", file=sys.stderr, flush=True)
+        load_seconds = rebuild_seconds = float("nan")
+    else:
+        load_seconds, rebuild_seconds = load(releases)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
@@ -241,12 +247,20 @@ def child(releases, repeats):
     )
 
 
-def run_backend(backend, releases, repeats):
+def run_backend(backend, releases, repeats, reuse=False):
     name = f"listings-{releases}" if backend == "sqlite" else "csto_bench_listings"
-    env = database_env(backend, name)
+    if reuse:
+        env = {**os.environ, "DJANGO_DEBUG": "", "CSTO_PLAIN_STATIC": "1"}
+        env.pop("DATABASE_URL", None)
+        if backend == "sqlite":
+            env["SQLITE_PATH"] = str(WORK / f"{name}.sqlite3")
+        else:
+            env["DATABASE_URL"] = f"{PG_BASE}/{name}"
+    else:
+        env = database_env(backend, name)
     out = subprocess.run(
         [sys.executable, __file__, "--child", "--releases", str(releases),
-         "--repeats", str(repeats)],
+         "--repeats", str(repeats), *(["--reuse"] if reuse else [])],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=None, text=True, check=False,
     )  # fmt: skip
     if out.returncode != 0:
@@ -259,7 +273,7 @@ def report(result):
         f"\n== {result['backend']}, {result['releases']:,} releases, "
         f"{result['releases'] * POSITIONS_PER_RELEASE:,} positions "
         f"(load {result['load_seconds']:.0f} s, listing copies rebuilt in "
-        f"{result['rebuild_seconds']:.1f} s)"
+        f"{result['rebuild_seconds']:.1f} s; nan: a corpus loaded before)"
     )
     print(
         f"{'page':<32}{'cold p50':>9}{'p95':>8}{'p99':>8}{'q':>4}{'warm p50':>10}{'p95':>8}{'p99':>8}{'q':>4}"
@@ -282,14 +296,19 @@ def main():
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"],
                         choices=["sqlite", "postgresql"])  # fmt: skip
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the corpus a previous run loaded (same size), migrating it first",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.releases, args.repeats)
+        child(args.releases, args.repeats, args.reuse)
         return
     for backend in args.backends:
         print(f"running {backend} with {args.releases:,} releases…", flush=True)
-        report(run_backend(backend, args.releases, args.repeats))
+        report(run_backend(backend, args.releases, args.repeats, args.reuse))
 
 
 if __name__ == "__main__":
