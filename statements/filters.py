@@ -148,11 +148,15 @@ def date_bound(on, precision, value, *, end):
     # A month (a year) ends on or before the last day when it starts before the
     # month (the year) of the day after.
     after = value.last + datetime.timedelta(days=1)
-    return (
+    by_precision = (
         Q(**{precision: DatePrecision.DAY, f"{on}__lte": value.last})
         | Q(**{precision: DatePrecision.MONTH, f"{on}__lt": after.replace(day=1)})
         | Q(**{precision: DatePrecision.YEAR, f"{on}__lt": datetime.date(after.year, 1, 1)})
     )
+    # Each branch implies this plain bound; said once more, it is a bound an index can
+    # start from (without it PostgreSQL walked 129,000 newer positions at 100,000 releases
+    # before reaching the range: 85 ms, against under 1 ms).
+    return Q(**{f"{on}__lte": value.last}) & by_precision
 
 
 class DisplayNameField(ModelChoiceField):
