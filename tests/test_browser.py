@@ -35,6 +35,7 @@ FLAGS = [
 ]
 
 pytestmark = pytest.mark.browser
+ADMIN_PASSWORD = "a-long-browser-test-password"
 
 
 def chromium_path():
@@ -67,7 +68,13 @@ def site(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(SQLITE_PATH=str(folder / "db.sqlite3"), DJANGO_DEBUG="1")
     manage = [sys.executable, str(ROOT / "manage.py")]
-    for command in (["migrate", "--verbosity", "0"], ["load_demo"]):
+    password = folder / "admin-password"
+    password.write_text(ADMIN_PASSWORD, encoding="utf-8")
+    for command in (
+        ["migrate", "--verbosity", "0"],
+        ["load_demo"],
+        ["ensure_admin", "admin", "--password-file", str(password)],
+    ):
         subprocess.run(manage + command, env=env, check=True, capture_output=True)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -270,3 +277,42 @@ def test_citations_without_javascript_are_text_to_select(browser, site):
     assert not page.locator('button[data-copy="cite-en-release"]').is_visible()
     assert "/r/1/v/1/" in page.locator("#cite-en-release").inner_text()
     page.context.close()
+
+
+def csp_violations(page):
+    """Collect what the browser refuses under the Content-Security-Policy."""
+    found = []
+    page.on(
+        "console",
+        lambda message: found.append(message.text)
+        if "Content Security Policy" in message.text or "Refused to" in message.text
+        else None,
+    )
+    return found
+
+
+def test_no_page_breaks_the_content_security_policy(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    refused = csp_violations(page)
+    for path in PAGES.values():
+        page.goto(site + path)
+        page.wait_for_load_state("load")
+    # The editorial desk too: log in, a changelist, a change form, an add form.
+    page.goto(site + "/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.locator("input[type=submit]").click()
+    page.wait_for_load_state("load")
+    for path in (
+        "/admin/",
+        "/admin/statements/release/",
+        "/admin/statements/release/1/change/",
+        "/admin/statements/position/add/",
+        "/admin/statements/topic/",
+    ):
+        response = page.goto(site + path)
+        assert response.status == 200, path
+        page.wait_for_load_state("load")
+    assert not refused, refused
+    context.close()
