@@ -51,7 +51,7 @@ def test_every_response_carries_the_security_headers(client, demo):
 def test_no_page_has_inline_script_or_style(client, demo):
     import re
 
-    for name, (url, status) in pages(demo).items():
+    for name, (url, _status) in pages(demo).items():
         response = client.get(url)
         if "html" not in response.get("Content-Type", "") or response.streaming:
             continue
@@ -59,7 +59,8 @@ def test_no_page_has_inline_script_or_style(client, demo):
         inline = [
             tag
             for tag in re.findall(r"<script\b[^>]*>", text)
-            if "src=" not in tag and "application/ld+json" not in tag
+            if "src=" not in tag
+            and "application/ld+json" not in tag
             and "application/json" not in tag
         ]
         assert not inline, (name, inline)
