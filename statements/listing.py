@@ -27,6 +27,7 @@ import json
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import BooleanField, Case, F, OuterRef, Subquery, Value, When
+from django.utils import timezone
 
 from . import versions
 from .models import ListingGeneration, Position, Release, TopicEntry
@@ -95,14 +96,22 @@ def _insert_entries(release_ids):
 
 
 def changed():
-    """Say that something public changed: cached counts are not used again."""
-    updated = ListingGeneration.objects.filter(pk=1).update(value=F("value") + 1)
+    """Say that something public changed: cached counts are not used again, and readers'
+    cached pages are not either (statements.middleware.ConditionalGetMiddleware)."""
+    now = timezone.now()
+    updated = ListingGeneration.objects.filter(pk=1).update(value=F("value") + 1, changed_at=now)
     if not updated:
-        ListingGeneration.objects.get_or_create(pk=1)
+        ListingGeneration.objects.get_or_create(pk=1, defaults={"changed_at": now})
 
 
 def generation():
     return ListingGeneration.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+
+
+def state():
+    """(generation, when it last changed): what every public page's validators derive from."""
+    row = ListingGeneration.objects.filter(pk=1).values_list("value", "changed_at").first()
+    return row or (0, None)
 
 
 def cached(parts, compute, *, current=None):

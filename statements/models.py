@@ -895,6 +895,7 @@ class ListingGeneration(models.Model):
     """
 
     value = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("listing generation")

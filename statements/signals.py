@@ -10,7 +10,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.dispatch import receiver
 
 from . import listing, versions
-from .models import Position, Release, Topic
+from .models import Position, Release, Source, Topic
 
 PositionTopics = Position.topics.through
 RelayLinks = Release.relayed_from.through
@@ -54,6 +54,12 @@ def position_deleted(sender, instance, **kwargs):
 
 @receiver(post_delete, sender=Release, dispatch_uid="statements-release-deleted")
 def release_deleted(sender, **kwargs):
+    listing.changed()
+
+
+@receiver(post_save, sender=Source, dispatch_uid="statements-source-saved")
+def source_changed(sender, **kwargs):
+    # Source names are on public pages and in citations.
     listing.changed()
 
 

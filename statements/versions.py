@@ -139,6 +139,9 @@ def record(release_id):
         latest = release.versions.order_by("-number").first()
         if latest is not None and latest.snapshot == data:
             return None
+        from . import listing
+
+        listing.changed()  # pages show the version number: readers' copies are stale
         return ReleaseVersion.objects.create(
             release=release,
             number=(latest.number if latest else 0) + 1,
