@@ -184,6 +184,22 @@ SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# The cache holds listing counts (statements.listing), keyed by the archive's public
+# state, so nothing has to be invalidated by hand. Local memory (one cache per process)
+# unless REDIS_URL is set: then one Redis shared by every process and host.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CSTO_CACHE_PREFIX", "csto"),
+            "TIMEOUT": 3600,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Content-Security-Policy: everything from this site only, no inline script or style
 # (the pages have none: scripts are files, JSON-LD is data, not script), no plugins,
 # no framing, forms post only here. The admin works under it too (tests/test_browser.py).

@@ -110,3 +110,34 @@ def test_database_locale_check_refuses_a_c_locale_database():
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def test_redis_url_selects_a_shared_redis_cache():
+    """With REDIS_URL the cache is Redis (here, the machine's own, database 15)."""
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        if os.environ.get("CSTO_REQUIRE_REDIS"):
+            raise
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    script = (
+        "from django.core.cache import cache; from django.conf import settings; "
+        "cache.set('csto-test', 'سورية', 30); "
+        "print(settings.CACHES['default']['BACKEND'], cache.get('csto-test'))"
+    )
+    debug = {"DJANGO_DEBUG": "1"}
+    out = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        script,
+        env=debug,
+        extra={"REDIS_URL": "redis://127.0.0.1:6379/15"},
+    )
+    assert out.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "سورية"], (
+        out.stderr
+    )
+    default = manage("shell", "--no-imports", "-c", script, env=debug, extra={"REDIS_URL": ""})
+    assert default.stdout.split()[0] == "django.core.cache.backends.locmem.LocMemCache"
