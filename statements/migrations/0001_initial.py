@@ -10,6 +10,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -18,1254 +19,352 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="PublicIdentifier",
+            name='PublicIdentifier',
             fields=[
-                ("number", models.BigAutoField(primary_key=True, serialize=False)),
-                ("issued_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ('number', models.BigAutoField(primary_key=True, serialize=False)),
+                ('issued_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                "verbose_name": "public identifier",
-                "verbose_name_plural": "public identifiers",
+                'verbose_name': 'public identifier',
+                'verbose_name_plural': 'public identifiers',
             },
         ),
         migrations.CreateModel(
-            name="Release",
+            name='Release',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "public_id",
-                    models.PositiveBigIntegerField(
-                        editable=False,
-                        help_text="The number in the release's permalink. Issued once, never reused.",
-                        unique=True,
-                        verbose_name="public identifier",
-                    ),
-                ),
-                (
-                    "title",
-                    models.CharField(
-                        blank=True,
-                        help_text="As the source gave it. Leave empty if the original has no title.",
-                        max_length=500,
-                        verbose_name="title",
-                    ),
-                ),
-                (
-                    "body",
-                    models.TextField(
-                        help_text="The Arabic text exactly as the source published it (after sanitation).",
-                        verbose_name="text",
-                    ),
-                ),
-                (
-                    "body_sha256",
-                    models.CharField(
-                        editable=False, max_length=64, verbose_name="text fingerprint (SHA-256)"
-                    ),
-                ),
-                (
-                    "dateline",
-                    models.CharField(
-                        blank=True,
-                        help_text="The place the text is dated from.",
-                        max_length=200,
-                        verbose_name="dateline",
-                    ),
-                ),
-                (
-                    "section_label",
-                    models.CharField(
-                        blank=True,
-                        help_text="A label the source put before the text, such as متابعات.",
-                        max_length=100,
-                        verbose_name="section label",
-                    ),
-                ),
-                ("url", models.URLField(blank=True, max_length=2000, verbose_name="original URL")),
-                (
-                    "archived_url",
-                    models.URLField(blank=True, max_length=2000, verbose_name="archived copy URL"),
-                ),
-                (
-                    "issuing_body",
-                    models.CharField(
-                        choices=[
-                            ("csc", "Collective Security Council"),
-                            ("cfm", "Council of Foreign Ministers"),
-                            ("cdm", "Council of Defence Ministers"),
-                            ("cssc", "Committee of Secretaries of Security Councils"),
-                            ("sg", "Secretary-General"),
-                            ("secretariat", "Secretariat / press service"),
-                            ("other", "other body"),
-                            ("unknown", "not stated"),
-                        ],
-                        default="unknown",
-                        max_length=20,
-                        verbose_name="issuing CSTO body",
-                    ),
-                ),
-                (
-                    "published_on",
-                    models.DateField(
-                        blank=True,
-                        help_text="Known to the month or year only: enter the first day and set the precision.",
-                        null=True,
-                        verbose_name="publication date",
-                    ),
-                ),
-                (
-                    "published_precision",
-                    models.CharField(
-                        choices=[
-                            ("day", "day"),
-                            ("month", "month"),
-                            ("year", "year"),
-                            ("unknown", "unknown"),
-                        ],
-                        default="unknown",
-                        max_length=10,
-                        verbose_name="publication date precision",
-                    ),
-                ),
-                (
-                    "published_inferred",
-                    models.BooleanField(
-                        default=False,
-                        help_text="The text does not state this date; it was worked out (shown in brackets).",
-                        verbose_name="publication date inferred",
-                    ),
-                ),
-                (
-                    "statement_on",
-                    models.DateField(blank=True, null=True, verbose_name="statement date"),
-                ),
-                (
-                    "statement_precision",
-                    models.CharField(
-                        choices=[
-                            ("day", "day"),
-                            ("month", "month"),
-                            ("year", "year"),
-                            ("unknown", "unknown"),
-                        ],
-                        default="unknown",
-                        max_length=10,
-                        verbose_name="statement date precision",
-                    ),
-                ),
-                (
-                    "statement_inferred",
-                    models.BooleanField(default=False, verbose_name="statement date inferred"),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("draft", "draft"),
-                            ("review", "in review"),
-                            ("published", "published"),
-                            ("withdrawn", "withdrawn"),
-                        ],
-                        db_index=True,
-                        default="draft",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "withdrawal_reason",
-                    models.TextField(blank=True, verbose_name="public reason for withdrawal"),
-                ),
-                (
-                    "first_published_at",
-                    models.DateTimeField(
-                        blank=True,
-                        editable=False,
-                        null=True,
-                        verbose_name="first published in the archive",
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
-                ("last_position_number", models.PositiveIntegerField(default=0, editable=False)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('public_id', models.PositiveBigIntegerField(editable=False, help_text="The number in the release's permalink. Issued once, never reused.", unique=True, verbose_name='public identifier')),
+                ('title', models.CharField(blank=True, help_text='As the source gave it. Leave empty if the original has no title.', max_length=500, verbose_name='title')),
+                ('body', models.TextField(help_text='The Arabic text exactly as the source published it (after sanitation).', verbose_name='text')),
+                ('body_sha256', models.CharField(editable=False, max_length=64, verbose_name='text fingerprint (SHA-256)')),
+                ('dateline', models.CharField(blank=True, help_text='The place the text is dated from.', max_length=200, verbose_name='dateline')),
+                ('section_label', models.CharField(blank=True, help_text='A label the source put before the text, such as متابعات.', max_length=100, verbose_name='section label')),
+                ('url', models.URLField(blank=True, max_length=2000, verbose_name='original URL')),
+                ('archived_url', models.URLField(blank=True, max_length=2000, verbose_name='archived copy URL')),
+                ('issuing_body', models.CharField(choices=[('csc', 'Collective Security Council'), ('cfm', 'Council of Foreign Ministers'), ('cdm', 'Council of Defence Ministers'), ('cssc', 'Committee of Secretaries of Security Councils'), ('sg', 'Secretary-General'), ('secretariat', 'Secretariat / press service'), ('other', 'other body'), ('unknown', 'not stated')], default='unknown', max_length=20, verbose_name='issuing CSTO body')),
+                ('published_on', models.DateField(blank=True, help_text='Known to the month or year only: enter the first day and set the precision.', null=True, verbose_name='publication date')),
+                ('published_precision', models.CharField(choices=[('day', 'day'), ('month', 'month'), ('year', 'year'), ('unknown', 'unknown')], default='unknown', max_length=10, verbose_name='publication date precision')),
+                ('published_inferred', models.BooleanField(default=False, help_text='The text does not state this date; it was worked out (shown in brackets).', verbose_name='publication date inferred')),
+                ('statement_on', models.DateField(blank=True, null=True, verbose_name='statement date')),
+                ('statement_precision', models.CharField(choices=[('day', 'day'), ('month', 'month'), ('year', 'year'), ('unknown', 'unknown')], default='unknown', max_length=10, verbose_name='statement date precision')),
+                ('statement_inferred', models.BooleanField(default=False, verbose_name='statement date inferred')),
+                ('status', models.CharField(choices=[('draft', 'draft'), ('review', 'in review'), ('published', 'published'), ('withdrawn', 'withdrawn')], db_index=True, default='draft', max_length=10, verbose_name='status')),
+                ('withdrawal_reason', models.TextField(blank=True, verbose_name='public reason for withdrawal')),
+                ('first_published_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='first published in the archive')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                ('last_position_number', models.PositiveIntegerField(default=0, editable=False)),
             ],
             options={
-                "verbose_name": "release",
-                "verbose_name_plural": "releases",
-                "ordering": [
-                    models.OrderBy(models.F("published_on"), descending=True, nulls_last=True),
-                    "-public_id",
-                ],
-                "permissions": [("publish_release", "Can publish, correct and withdraw releases")],
+                'verbose_name': 'release',
+                'verbose_name_plural': 'releases',
+                'ordering': [models.OrderBy(models.F('published_on'), descending=True, nulls_last=True), '-public_id'],
+                'permissions': [('publish_release', 'Can publish, correct and withdraw releases')],
             },
         ),
         migrations.CreateModel(
-            name="HistoricalPosition",
+            name='HistoricalPosition',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "number",
-                    models.PositiveIntegerField(
-                        editable=False,
-                        help_text="Stable within the release; used in the passage permalink (#p2).",
-                        verbose_name="number",
-                    ),
-                ),
-                (
-                    "start",
-                    models.PositiveIntegerField(
-                        help_text="Offset of the passage in the text, in Unicode code points.",
-                        verbose_name="start",
-                    ),
-                ),
-                (
-                    "end",
-                    models.PositiveIntegerField(
-                        help_text="Offset just after the passage.", verbose_name="end"
-                    ),
-                ),
-                (
-                    "quote",
-                    models.TextField(
-                        help_text="Exactly the text at the offsets.", verbose_name="quoted passage"
-                    ),
-                ),
-                (
-                    "prefix",
-                    models.CharField(
-                        blank=True, editable=False, max_length=64, verbose_name="text before"
-                    ),
-                ),
-                (
-                    "suffix",
-                    models.CharField(
-                        blank=True, editable=False, max_length=64, verbose_name="text after"
-                    ),
-                ),
-                (
-                    "stance",
-                    models.CharField(
-                        choices=[
-                            ("supports", "supports"),
-                            ("welcomes", "welcomes"),
-                            ("affirms", "affirms"),
-                            ("calls_for", "calls for"),
-                            ("concern", "expresses concern"),
-                            ("condemns", "condemns"),
-                            ("rejects", "rejects"),
-                            ("warns", "warns"),
-                            ("notes", "notes"),
-                        ],
-                        max_length=12,
-                        verbose_name="stance",
-                    ),
-                ),
-                (
-                    "summary",
-                    models.CharField(
-                        help_text="One line in Arabic: what the position says.",
-                        max_length=300,
-                        verbose_name="summary",
-                    ),
-                ),
-                (
-                    "attribution",
-                    models.CharField(
-                        choices=[
-                            ("direct", "direct statement of the CSTO body"),
-                            ("paraphrase", "reported paraphrase"),
-                            ("commentary", "the outlet's own commentary"),
-                        ],
-                        default="direct",
-                        max_length=12,
-                        verbose_name="attribution",
-                    ),
-                ),
-                ("note", models.TextField(blank=True, verbose_name="editor's note")),
-                (
-                    "created_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="created"),
-                ),
-                (
-                    "updated_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="updated"),
-                ),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "release",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="statements.release",
-                        verbose_name="release",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('number', models.PositiveIntegerField(editable=False, help_text='Stable within the release; used in the passage permalink (#p2).', verbose_name='number')),
+                ('start', models.PositiveIntegerField(help_text='Offset of the passage in the text, in Unicode code points.', verbose_name='start')),
+                ('end', models.PositiveIntegerField(help_text='Offset just after the passage.', verbose_name='end')),
+                ('quote', models.TextField(help_text='Exactly the text at the offsets.', verbose_name='quoted passage')),
+                ('prefix', models.CharField(blank=True, editable=False, max_length=64, verbose_name='text before')),
+                ('suffix', models.CharField(blank=True, editable=False, max_length=64, verbose_name='text after')),
+                ('stance', models.CharField(choices=[('supports', 'supports'), ('welcomes', 'welcomes'), ('affirms', 'affirms'), ('calls_for', 'calls for'), ('concern', 'expresses concern'), ('condemns', 'condemns'), ('rejects', 'rejects'), ('warns', 'warns'), ('notes', 'notes')], max_length=12, verbose_name='stance')),
+                ('summary', models.CharField(help_text='One line in Arabic: what the position says.', max_length=300, verbose_name='summary')),
+                ('attribution', models.CharField(choices=[('direct', 'direct statement of the CSTO body'), ('paraphrase', 'reported paraphrase'), ('commentary', "the outlet's own commentary")], default='direct', max_length=12, verbose_name='attribution')),
+                ('note', models.TextField(blank=True, verbose_name="editor's note")),
+                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created')),
+                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('release', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='statements.release', verbose_name='release')),
             ],
             options={
-                "verbose_name": "historical position",
-                "verbose_name_plural": "historical positions",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical position',
+                'verbose_name_plural': 'historical positions',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalRelease",
+            name='HistoricalRelease',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "public_id",
-                    models.PositiveBigIntegerField(
-                        db_index=True,
-                        editable=False,
-                        help_text="The number in the release's permalink. Issued once, never reused.",
-                        verbose_name="public identifier",
-                    ),
-                ),
-                (
-                    "title",
-                    models.CharField(
-                        blank=True,
-                        help_text="As the source gave it. Leave empty if the original has no title.",
-                        max_length=500,
-                        verbose_name="title",
-                    ),
-                ),
-                (
-                    "body",
-                    models.TextField(
-                        help_text="The Arabic text exactly as the source published it (after sanitation).",
-                        verbose_name="text",
-                    ),
-                ),
-                (
-                    "body_sha256",
-                    models.CharField(
-                        editable=False, max_length=64, verbose_name="text fingerprint (SHA-256)"
-                    ),
-                ),
-                (
-                    "dateline",
-                    models.CharField(
-                        blank=True,
-                        help_text="The place the text is dated from.",
-                        max_length=200,
-                        verbose_name="dateline",
-                    ),
-                ),
-                (
-                    "section_label",
-                    models.CharField(
-                        blank=True,
-                        help_text="A label the source put before the text, such as متابعات.",
-                        max_length=100,
-                        verbose_name="section label",
-                    ),
-                ),
-                ("url", models.URLField(blank=True, max_length=2000, verbose_name="original URL")),
-                (
-                    "archived_url",
-                    models.URLField(blank=True, max_length=2000, verbose_name="archived copy URL"),
-                ),
-                (
-                    "issuing_body",
-                    models.CharField(
-                        choices=[
-                            ("csc", "Collective Security Council"),
-                            ("cfm", "Council of Foreign Ministers"),
-                            ("cdm", "Council of Defence Ministers"),
-                            ("cssc", "Committee of Secretaries of Security Councils"),
-                            ("sg", "Secretary-General"),
-                            ("secretariat", "Secretariat / press service"),
-                            ("other", "other body"),
-                            ("unknown", "not stated"),
-                        ],
-                        default="unknown",
-                        max_length=20,
-                        verbose_name="issuing CSTO body",
-                    ),
-                ),
-                (
-                    "published_on",
-                    models.DateField(
-                        blank=True,
-                        help_text="Known to the month or year only: enter the first day and set the precision.",
-                        null=True,
-                        verbose_name="publication date",
-                    ),
-                ),
-                (
-                    "published_precision",
-                    models.CharField(
-                        choices=[
-                            ("day", "day"),
-                            ("month", "month"),
-                            ("year", "year"),
-                            ("unknown", "unknown"),
-                        ],
-                        default="unknown",
-                        max_length=10,
-                        verbose_name="publication date precision",
-                    ),
-                ),
-                (
-                    "published_inferred",
-                    models.BooleanField(
-                        default=False,
-                        help_text="The text does not state this date; it was worked out (shown in brackets).",
-                        verbose_name="publication date inferred",
-                    ),
-                ),
-                (
-                    "statement_on",
-                    models.DateField(blank=True, null=True, verbose_name="statement date"),
-                ),
-                (
-                    "statement_precision",
-                    models.CharField(
-                        choices=[
-                            ("day", "day"),
-                            ("month", "month"),
-                            ("year", "year"),
-                            ("unknown", "unknown"),
-                        ],
-                        default="unknown",
-                        max_length=10,
-                        verbose_name="statement date precision",
-                    ),
-                ),
-                (
-                    "statement_inferred",
-                    models.BooleanField(default=False, verbose_name="statement date inferred"),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("draft", "draft"),
-                            ("review", "in review"),
-                            ("published", "published"),
-                            ("withdrawn", "withdrawn"),
-                        ],
-                        db_index=True,
-                        default="draft",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "withdrawal_reason",
-                    models.TextField(blank=True, verbose_name="public reason for withdrawal"),
-                ),
-                (
-                    "first_published_at",
-                    models.DateTimeField(
-                        blank=True,
-                        editable=False,
-                        null=True,
-                        verbose_name="first published in the archive",
-                    ),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="created"),
-                ),
-                (
-                    "updated_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="updated"),
-                ),
-                ("last_position_number", models.PositiveIntegerField(default=0, editable=False)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('public_id', models.PositiveBigIntegerField(db_index=True, editable=False, help_text="The number in the release's permalink. Issued once, never reused.", verbose_name='public identifier')),
+                ('title', models.CharField(blank=True, help_text='As the source gave it. Leave empty if the original has no title.', max_length=500, verbose_name='title')),
+                ('body', models.TextField(help_text='The Arabic text exactly as the source published it (after sanitation).', verbose_name='text')),
+                ('body_sha256', models.CharField(editable=False, max_length=64, verbose_name='text fingerprint (SHA-256)')),
+                ('dateline', models.CharField(blank=True, help_text='The place the text is dated from.', max_length=200, verbose_name='dateline')),
+                ('section_label', models.CharField(blank=True, help_text='A label the source put before the text, such as متابعات.', max_length=100, verbose_name='section label')),
+                ('url', models.URLField(blank=True, max_length=2000, verbose_name='original URL')),
+                ('archived_url', models.URLField(blank=True, max_length=2000, verbose_name='archived copy URL')),
+                ('issuing_body', models.CharField(choices=[('csc', 'Collective Security Council'), ('cfm', 'Council of Foreign Ministers'), ('cdm', 'Council of Defence Ministers'), ('cssc', 'Committee of Secretaries of Security Councils'), ('sg', 'Secretary-General'), ('secretariat', 'Secretariat / press service'), ('other', 'other body'), ('unknown', 'not stated')], default='unknown', max_length=20, verbose_name='issuing CSTO body')),
+                ('published_on', models.DateField(blank=True, help_text='Known to the month or year only: enter the first day and set the precision.', null=True, verbose_name='publication date')),
+                ('published_precision', models.CharField(choices=[('day', 'day'), ('month', 'month'), ('year', 'year'), ('unknown', 'unknown')], default='unknown', max_length=10, verbose_name='publication date precision')),
+                ('published_inferred', models.BooleanField(default=False, help_text='The text does not state this date; it was worked out (shown in brackets).', verbose_name='publication date inferred')),
+                ('statement_on', models.DateField(blank=True, null=True, verbose_name='statement date')),
+                ('statement_precision', models.CharField(choices=[('day', 'day'), ('month', 'month'), ('year', 'year'), ('unknown', 'unknown')], default='unknown', max_length=10, verbose_name='statement date precision')),
+                ('statement_inferred', models.BooleanField(default=False, verbose_name='statement date inferred')),
+                ('status', models.CharField(choices=[('draft', 'draft'), ('review', 'in review'), ('published', 'published'), ('withdrawn', 'withdrawn')], db_index=True, default='draft', max_length=10, verbose_name='status')),
+                ('withdrawal_reason', models.TextField(blank=True, verbose_name='public reason for withdrawal')),
+                ('first_published_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='first published in the archive')),
+                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created')),
+                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated')),
+                ('last_position_number', models.PositiveIntegerField(default=0, editable=False)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "historical release",
-                "verbose_name_plural": "historical releases",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical release',
+                'verbose_name_plural': 'historical releases',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalSource",
+            name='HistoricalSource',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "name",
-                    models.CharField(db_index=True, max_length=200, verbose_name="name (Arabic)"),
-                ),
-                (
-                    "name_en",
-                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
-                ),
-                (
-                    "slug",
-                    models.SlugField(
-                        allow_unicode=True,
-                        help_text="Part of the source's public URL; Arabic letters are allowed.",
-                        max_length=200,
-                        verbose_name="slug",
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("news_agency", "news agency"),
-                            ("newspaper", "newspaper"),
-                            ("broadcaster", "broadcaster"),
-                            ("website", "website"),
-                            ("government", "government or embassy"),
-                            ("csto", "CSTO itself"),
-                            ("social_media", "social media"),
-                        ],
-                        default="news_agency",
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("country", models.CharField(blank=True, max_length=100, verbose_name="country")),
-                ("homepage", models.URLField(blank=True, max_length=500, verbose_name="homepage")),
-                (
-                    "aliases",
-                    models.TextField(
-                        blank=True,
-                        help_text="Other names, one per line, as they appear in datelines (e.g. سانا for SANA).",
-                        verbose_name="aliases",
-                    ),
-                ),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('name', models.CharField(db_index=True, max_length=200, verbose_name='name (Arabic)')),
+                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
+                ('slug', models.SlugField(allow_unicode=True, help_text="Part of the source's public URL; Arabic letters are allowed.", max_length=200, verbose_name='slug')),
+                ('kind', models.CharField(choices=[('news_agency', 'news agency'), ('newspaper', 'newspaper'), ('broadcaster', 'broadcaster'), ('website', 'website'), ('government', 'government or embassy'), ('csto', 'CSTO itself'), ('social_media', 'social media')], default='news_agency', max_length=20, verbose_name='kind')),
+                ('country', models.CharField(blank=True, max_length=100, verbose_name='country')),
+                ('homepage', models.URLField(blank=True, max_length=500, verbose_name='homepage')),
+                ('aliases', models.TextField(blank=True, help_text='Other names, one per line, as they appear in datelines (e.g. سانا for SANA).', verbose_name='aliases')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "historical source",
-                "verbose_name_plural": "historical sources",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical source',
+                'verbose_name_plural': 'historical sources',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="Source",
+            name='Source',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "name",
-                    models.CharField(max_length=200, unique=True, verbose_name="name (Arabic)"),
-                ),
-                (
-                    "name_en",
-                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
-                ),
-                (
-                    "slug",
-                    models.SlugField(
-                        allow_unicode=True,
-                        help_text="Part of the source's public URL; Arabic letters are allowed.",
-                        max_length=200,
-                        unique=True,
-                        verbose_name="slug",
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("news_agency", "news agency"),
-                            ("newspaper", "newspaper"),
-                            ("broadcaster", "broadcaster"),
-                            ("website", "website"),
-                            ("government", "government or embassy"),
-                            ("csto", "CSTO itself"),
-                            ("social_media", "social media"),
-                        ],
-                        default="news_agency",
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("country", models.CharField(blank=True, max_length=100, verbose_name="country")),
-                ("homepage", models.URLField(blank=True, max_length=500, verbose_name="homepage")),
-                (
-                    "aliases",
-                    models.TextField(
-                        blank=True,
-                        help_text="Other names, one per line, as they appear in datelines (e.g. سانا for SANA).",
-                        verbose_name="aliases",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True, verbose_name='name (Arabic)')),
+                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
+                ('slug', models.SlugField(allow_unicode=True, help_text="Part of the source's public URL; Arabic letters are allowed.", max_length=200, unique=True, verbose_name='slug')),
+                ('kind', models.CharField(choices=[('news_agency', 'news agency'), ('newspaper', 'newspaper'), ('broadcaster', 'broadcaster'), ('website', 'website'), ('government', 'government or embassy'), ('csto', 'CSTO itself'), ('social_media', 'social media')], default='news_agency', max_length=20, verbose_name='kind')),
+                ('country', models.CharField(blank=True, max_length=100, verbose_name='country')),
+                ('homepage', models.URLField(blank=True, max_length=500, verbose_name='homepage')),
+                ('aliases', models.TextField(blank=True, help_text='Other names, one per line, as they appear in datelines (e.g. سانا for SANA).', verbose_name='aliases')),
             ],
             options={
-                "verbose_name": "source",
-                "verbose_name_plural": "sources",
-                "ordering": ["name"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            (
-                                "kind__in",
-                                [
-                                    "news_agency",
-                                    "newspaper",
-                                    "broadcaster",
-                                    "website",
-                                    "government",
-                                    "csto",
-                                    "social_media",
-                                ],
-                            )
-                        ),
-                        name="statements_source_kind_valid",
-                    )
-                ],
+                'verbose_name': 'source',
+                'verbose_name_plural': 'sources',
+                'ordering': ['name'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['news_agency', 'newspaper', 'broadcaster', 'website', 'government', 'csto', 'social_media'])), name='statements_source_kind_valid')],
             },
         ),
         migrations.AddField(
-            model_name="release",
-            name="relayed_from",
-            field=models.ManyToManyField(
-                blank=True,
-                help_text="Sources the text says it came through (e.g. Sputnik).",
-                related_name="relayed_releases",
-                to="statements.source",
-                verbose_name="relayed from",
-            ),
+            model_name='release',
+            name='relayed_from',
+            field=models.ManyToManyField(blank=True, help_text='Sources the text says it came through (e.g. Sputnik).', related_name='relayed_releases', to='statements.source', verbose_name='relayed from'),
         ),
         migrations.AddField(
-            model_name="release",
-            name="source",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="releases",
-                to="statements.source",
-                verbose_name="source",
-            ),
+            model_name='release',
+            name='source',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='statements.source', verbose_name='source'),
         ),
         migrations.CreateModel(
-            name="HistoricalRelease_relayed_from",
+            name='HistoricalRelease_relayed_from',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
-                (
-                    "history",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        to="statements.historicalrelease",
-                    ),
-                ),
-                (
-                    "release",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        db_tablespace="",
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="statements.release",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        db_tablespace="",
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="statements.source",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='statements.historicalrelease')),
+                ('release', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='statements.release')),
+                ('source', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='statements.source')),
             ],
             options={
-                "verbose_name": "HistoricalRelease_relayed_from",
+                'verbose_name': 'HistoricalRelease_relayed_from',
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddField(
-            model_name="historicalrelease",
-            name="source",
-            field=models.ForeignKey(
-                blank=True,
-                db_constraint=False,
-                null=True,
-                on_delete=django.db.models.deletion.DO_NOTHING,
-                related_name="+",
-                to="statements.source",
-                verbose_name="source",
-            ),
+            model_name='historicalrelease',
+            name='source',
+            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='statements.source', verbose_name='source'),
         ),
         migrations.CreateModel(
-            name="Topic",
+            name='Topic',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "slug",
-                    models.SlugField(
-                        help_text="Part of the topic's public URL (Latin letters); never change it.",
-                        max_length=100,
-                        unique=True,
-                        verbose_name="slug",
-                    ),
-                ),
-                (
-                    "name_ar",
-                    models.CharField(max_length=200, unique=True, verbose_name="name (Arabic)"),
-                ),
-                (
-                    "name_en",
-                    models.CharField(max_length=200, unique=True, verbose_name="name (English)"),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("theme", "theme"), ("place", "place"), ("actor", "actor")],
-                        max_length=10,
-                        verbose_name="kind",
-                    ),
-                ),
-                (
-                    "aliases",
-                    models.TextField(
-                        blank=True,
-                        help_text="Other spellings and names, one per line (سوريا, Syria, ...).",
-                        verbose_name="aliases",
-                    ),
-                ),
-                ("description", models.TextField(blank=True, verbose_name="scope note")),
-                (
-                    "parent",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="children",
-                        to="statements.topic",
-                        verbose_name="broader topic",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(help_text="Part of the topic's public URL (Latin letters); never change it.", max_length=100, unique=True, verbose_name='slug')),
+                ('name_ar', models.CharField(max_length=200, unique=True, verbose_name='name (Arabic)')),
+                ('name_en', models.CharField(max_length=200, unique=True, verbose_name='name (English)')),
+                ('kind', models.CharField(choices=[('theme', 'theme'), ('place', 'place'), ('actor', 'actor')], max_length=10, verbose_name='kind')),
+                ('aliases', models.TextField(blank=True, help_text='Other spellings and names, one per line (سوريا, Syria, ...).', verbose_name='aliases')),
+                ('description', models.TextField(blank=True, verbose_name='scope note')),
+                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='statements.topic', verbose_name='broader topic')),
             ],
             options={
-                "verbose_name": "topic",
-                "verbose_name_plural": "topics",
-                "ordering": ["kind", "name_ar"],
+                'verbose_name': 'topic',
+                'verbose_name_plural': 'topics',
+                'ordering': ['kind', 'name_ar'],
             },
         ),
         migrations.CreateModel(
-            name="Position",
+            name='Position',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "number",
-                    models.PositiveIntegerField(
-                        editable=False,
-                        help_text="Stable within the release; used in the passage permalink (#p2).",
-                        verbose_name="number",
-                    ),
-                ),
-                (
-                    "start",
-                    models.PositiveIntegerField(
-                        help_text="Offset of the passage in the text, in Unicode code points.",
-                        verbose_name="start",
-                    ),
-                ),
-                (
-                    "end",
-                    models.PositiveIntegerField(
-                        help_text="Offset just after the passage.", verbose_name="end"
-                    ),
-                ),
-                (
-                    "quote",
-                    models.TextField(
-                        help_text="Exactly the text at the offsets.", verbose_name="quoted passage"
-                    ),
-                ),
-                (
-                    "prefix",
-                    models.CharField(
-                        blank=True, editable=False, max_length=64, verbose_name="text before"
-                    ),
-                ),
-                (
-                    "suffix",
-                    models.CharField(
-                        blank=True, editable=False, max_length=64, verbose_name="text after"
-                    ),
-                ),
-                (
-                    "stance",
-                    models.CharField(
-                        choices=[
-                            ("supports", "supports"),
-                            ("welcomes", "welcomes"),
-                            ("affirms", "affirms"),
-                            ("calls_for", "calls for"),
-                            ("concern", "expresses concern"),
-                            ("condemns", "condemns"),
-                            ("rejects", "rejects"),
-                            ("warns", "warns"),
-                            ("notes", "notes"),
-                        ],
-                        max_length=12,
-                        verbose_name="stance",
-                    ),
-                ),
-                (
-                    "summary",
-                    models.CharField(
-                        help_text="One line in Arabic: what the position says.",
-                        max_length=300,
-                        verbose_name="summary",
-                    ),
-                ),
-                (
-                    "attribution",
-                    models.CharField(
-                        choices=[
-                            ("direct", "direct statement of the CSTO body"),
-                            ("paraphrase", "reported paraphrase"),
-                            ("commentary", "the outlet's own commentary"),
-                        ],
-                        default="direct",
-                        max_length=12,
-                        verbose_name="attribution",
-                    ),
-                ),
-                ("note", models.TextField(blank=True, verbose_name="editor's note")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
-                (
-                    "release",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="positions",
-                        to="statements.release",
-                        verbose_name="release",
-                    ),
-                ),
-                (
-                    "topics",
-                    models.ManyToManyField(
-                        related_name="positions", to="statements.topic", verbose_name="topics"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.PositiveIntegerField(editable=False, help_text='Stable within the release; used in the passage permalink (#p2).', verbose_name='number')),
+                ('start', models.PositiveIntegerField(help_text='Offset of the passage in the text, in Unicode code points.', verbose_name='start')),
+                ('end', models.PositiveIntegerField(help_text='Offset just after the passage.', verbose_name='end')),
+                ('quote', models.TextField(help_text='Exactly the text at the offsets.', verbose_name='quoted passage')),
+                ('prefix', models.CharField(blank=True, editable=False, max_length=64, verbose_name='text before')),
+                ('suffix', models.CharField(blank=True, editable=False, max_length=64, verbose_name='text after')),
+                ('stance', models.CharField(choices=[('supports', 'supports'), ('welcomes', 'welcomes'), ('affirms', 'affirms'), ('calls_for', 'calls for'), ('concern', 'expresses concern'), ('condemns', 'condemns'), ('rejects', 'rejects'), ('warns', 'warns'), ('notes', 'notes')], max_length=12, verbose_name='stance')),
+                ('summary', models.CharField(help_text='One line in Arabic: what the position says.', max_length=300, verbose_name='summary')),
+                ('attribution', models.CharField(choices=[('direct', 'direct statement of the CSTO body'), ('paraphrase', 'reported paraphrase'), ('commentary', "the outlet's own commentary")], default='direct', max_length=12, verbose_name='attribution')),
+                ('note', models.TextField(blank=True, verbose_name="editor's note")),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                ('release', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='positions', to='statements.release', verbose_name='release')),
+                ('topics', models.ManyToManyField(related_name='positions', to='statements.topic', verbose_name='topics')),
             ],
             options={
-                "verbose_name": "position",
-                "verbose_name_plural": "positions",
-                "ordering": ["release", "start", "number"],
+                'verbose_name': 'position',
+                'verbose_name_plural': 'positions',
+                'ordering': ['release', 'start', 'number'],
             },
         ),
         migrations.CreateModel(
-            name="HistoricalTopic",
+            name='HistoricalTopic',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "slug",
-                    models.SlugField(
-                        help_text="Part of the topic's public URL (Latin letters); never change it.",
-                        max_length=100,
-                        verbose_name="slug",
-                    ),
-                ),
-                (
-                    "name_ar",
-                    models.CharField(db_index=True, max_length=200, verbose_name="name (Arabic)"),
-                ),
-                (
-                    "name_en",
-                    models.CharField(db_index=True, max_length=200, verbose_name="name (English)"),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("theme", "theme"), ("place", "place"), ("actor", "actor")],
-                        max_length=10,
-                        verbose_name="kind",
-                    ),
-                ),
-                (
-                    "aliases",
-                    models.TextField(
-                        blank=True,
-                        help_text="Other spellings and names, one per line (سوريا, Syria, ...).",
-                        verbose_name="aliases",
-                    ),
-                ),
-                ("description", models.TextField(blank=True, verbose_name="scope note")),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "parent",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="statements.topic",
-                        verbose_name="broader topic",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('slug', models.SlugField(help_text="Part of the topic's public URL (Latin letters); never change it.", max_length=100, verbose_name='slug')),
+                ('name_ar', models.CharField(db_index=True, max_length=200, verbose_name='name (Arabic)')),
+                ('name_en', models.CharField(db_index=True, max_length=200, verbose_name='name (English)')),
+                ('kind', models.CharField(choices=[('theme', 'theme'), ('place', 'place'), ('actor', 'actor')], max_length=10, verbose_name='kind')),
+                ('aliases', models.TextField(blank=True, help_text='Other spellings and names, one per line (سوريا, Syria, ...).', verbose_name='aliases')),
+                ('description', models.TextField(blank=True, verbose_name='scope note')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='statements.topic', verbose_name='broader topic')),
             ],
             options={
-                "verbose_name": "historical topic",
-                "verbose_name_plural": "historical topics",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical topic',
+                'verbose_name_plural': 'historical topics',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalPosition_topics",
+            name='HistoricalPosition_topics',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
-                (
-                    "history",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        to="statements.historicalposition",
-                    ),
-                ),
-                (
-                    "position",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        db_tablespace="",
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="statements.position",
-                    ),
-                ),
-                (
-                    "topic",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        db_tablespace="",
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="statements.topic",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='statements.historicalposition')),
+                ('position', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='statements.position')),
+                ('topic', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='statements.topic')),
             ],
             options={
-                "verbose_name": "HistoricalPosition_topics",
+                'verbose_name': 'HistoricalPosition_topics',
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddIndex(
-            model_name="release",
-            index=models.Index(fields=["body_sha256"], name="release_body_sha256_idx"),
+            model_name='release',
+            index=models.Index(fields=['body_sha256'], name='release_body_sha256_idx'),
         ),
         migrations.AddIndex(
-            model_name="release",
-            index=models.Index(fields=["status", "published_on"], name="release_status_date_idx"),
+            model_name='release',
+            index=models.Index(fields=['status', 'published_on'], name='release_status_date_idx'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("status__in", ["draft", "review", "published", "withdrawn"])),
-                name="statements_release_status_valid",
-            ),
+            model_name='release',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'review', 'published', 'withdrawn'])), name='statements_release_status_valid'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "issuing_body__in",
-                        ["csc", "cfm", "cdm", "cssc", "sg", "secretariat", "other", "unknown"],
-                    )
-                ),
-                name="statements_release_body_valid",
-            ),
+            model_name='release',
+            constraint=models.CheckConstraint(condition=models.Q(('issuing_body__in', ['csc', 'cfm', 'cdm', 'cssc', 'sg', 'secretariat', 'other', 'unknown'])), name='statements_release_body_valid'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "withdrawn"), _negated=True),
-                    models.Q(("withdrawal_reason", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="statements_release_withdrawn_has_reason",
-            ),
+            model_name='release',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'withdrawn'), _negated=True), models.Q(('withdrawal_reason', ''), _negated=True), _connector='OR'), name='statements_release_withdrawn_has_reason'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("body", ""), _negated=True),
-                name="statements_release_body_not_empty",
-            ),
+            model_name='release',
+            constraint=models.CheckConstraint(condition=models.Q(('body', ''), _negated=True), name='statements_release_body_not_empty'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("url", ""), _negated=True),
-                fields=("url",),
-                name="statements_release_url_unique",
-            ),
+            model_name='release',
+            constraint=models.UniqueConstraint(condition=models.Q(('url', ''), _negated=True), fields=('url',), name='statements_release_url_unique'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("published_precision__in", ["day", "month", "year", "unknown"])
-                ),
-                name="statements_release_published_prec_valid",
-            ),
+            model_name='release',
+            constraint=models.CheckConstraint(condition=models.Q(('published_precision__in', ['day', 'month', 'year', 'unknown'])), name='statements_release_published_prec_valid'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("published_on__isnull", True), ("published_precision", "unknown")),
-                    models.Q(
-                        models.Q(("published_precision", "unknown"), _negated=True),
-                        ("published_on__isnull", False),
-                    ),
-                    _connector="OR",
-                ),
-                name="statements_release_published_date_iff_known",
-            ),
+            model_name='release',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('published_on__isnull', True), ('published_precision', 'unknown')), models.Q(models.Q(('published_precision', 'unknown'), _negated=True), ('published_on__isnull', False)), _connector='OR'), name='statements_release_published_date_iff_known'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("published_inferred", False), ("published_on__isnull", False), _connector="OR"
-                ),
-                name="statements_release_published_inferred_has_date",
-            ),
+            model_name='release',
+            constraint=models.CheckConstraint(condition=models.Q(('published_inferred', False), ('published_on__isnull', False), _connector='OR'), name='statements_release_published_inferred_has_date'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("statement_precision__in", ["day", "month", "year", "unknown"])
-                ),
-                name="statements_release_statement_prec_valid",
-            ),
+            model_name='release',
+            constraint=models.CheckConstraint(condition=models.Q(('statement_precision__in', ['day', 'month', 'year', 'unknown'])), name='statements_release_statement_prec_valid'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("statement_on__isnull", True), ("statement_precision", "unknown")),
-                    models.Q(
-                        models.Q(("statement_precision", "unknown"), _negated=True),
-                        ("statement_on__isnull", False),
-                    ),
-                    _connector="OR",
-                ),
-                name="statements_release_statement_date_iff_known",
-            ),
+            model_name='release',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('statement_on__isnull', True), ('statement_precision', 'unknown')), models.Q(models.Q(('statement_precision', 'unknown'), _negated=True), ('statement_on__isnull', False)), _connector='OR'), name='statements_release_statement_date_iff_known'),
         ),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("statement_inferred", False), ("statement_on__isnull", False), _connector="OR"
-                ),
-                name="statements_release_statement_inferred_has_date",
-            ),
+            model_name='release',
+            constraint=models.CheckConstraint(condition=models.Q(('statement_inferred', False), ('statement_on__isnull', False), _connector='OR'), name='statements_release_statement_inferred_has_date'),
         ),
         migrations.AddConstraint(
-            model_name="topic",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("kind__in", ["theme", "place", "actor"])),
-                name="statements_topic_kind_valid",
-            ),
+            model_name='topic',
+            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['theme', 'place', 'actor'])), name='statements_topic_kind_valid'),
         ),
         migrations.AddConstraint(
-            model_name="topic",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("parent", models.F("pk")), _negated=True),
-                name="statements_topic_not_own_parent",
-            ),
+            model_name='topic',
+            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('pk')), _negated=True), name='statements_topic_not_own_parent'),
         ),
         migrations.AddConstraint(
-            model_name="position",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "stance__in",
-                        [
-                            "supports",
-                            "welcomes",
-                            "affirms",
-                            "calls_for",
-                            "concern",
-                            "condemns",
-                            "rejects",
-                            "warns",
-                            "notes",
-                        ],
-                    )
-                ),
-                name="statements_position_stance_valid",
-            ),
+            model_name='position',
+            constraint=models.CheckConstraint(condition=models.Q(('stance__in', ['supports', 'welcomes', 'affirms', 'calls_for', 'concern', 'condemns', 'rejects', 'warns', 'notes'])), name='statements_position_stance_valid'),
         ),
         migrations.AddConstraint(
-            model_name="position",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("attribution__in", ["direct", "paraphrase", "commentary"])),
-                name="statements_position_attribution_valid",
-            ),
+            model_name='position',
+            constraint=models.CheckConstraint(condition=models.Q(('attribution__in', ['direct', 'paraphrase', 'commentary'])), name='statements_position_attribution_valid'),
         ),
         migrations.AddConstraint(
-            model_name="position",
-            constraint=models.UniqueConstraint(
-                fields=("release", "number"), name="statements_position_number_unique"
-            ),
+            model_name='position',
+            constraint=models.UniqueConstraint(fields=('release', 'number'), name='statements_position_number_unique'),
         ),
         migrations.AddConstraint(
-            model_name="position",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("end__gt", models.F("start"))),
-                name="statements_position_end_after_start",
-            ),
+            model_name='position',
+            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='statements_position_end_after_start'),
         ),
         migrations.AddConstraint(
-            model_name="position",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "end",
-                        django.db.models.expressions.CombinedExpression(
-                            models.F("start"), "+", django.db.models.functions.text.Length("quote")
-                        ),
-                    )
-                ),
-                name="statements_position_quote_length",
-            ),
+            model_name='position',
+            constraint=models.CheckConstraint(condition=models.Q(('end', django.db.models.expressions.CombinedExpression(models.F('start'), '+', django.db.models.functions.text.Length('quote')))), name='statements_position_quote_length'),
         ),
     ]

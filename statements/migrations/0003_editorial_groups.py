@@ -14,21 +14,11 @@ EDITORS = "editors"
 PUBLISHERS = "publishers"
 
 EDITOR_PERMISSIONS = [
-    "view_source",
-    "add_source",
-    "change_source",
-    "view_topic",
-    "add_topic",
-    "change_topic",
-    "view_release",
-    "add_release",
-    "change_release",
-    "view_position",
-    "add_position",
-    "change_position",
-    "delete_position",
-    "view_historicalrelease",
-    "view_historicalposition",
+    "view_source", "add_source", "change_source",
+    "view_topic", "add_topic", "change_topic",
+    "view_release", "add_release", "change_release",
+    "view_position", "add_position", "change_position", "delete_position",
+    "view_historicalrelease", "view_historicalposition",
 ]
 PUBLISHER_PERMISSIONS = [*EDITOR_PERMISSIONS, "publish_release", "delete_release"]
 

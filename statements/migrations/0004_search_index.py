@@ -24,9 +24,7 @@ def fill(apps, schema_editor):
             vocabulary |= result.surfaces
             batch.append(obj)
             if len(batch) >= 500:
-                model.objects.bulk_update(
-                    batch, ["search_tokens", "search_folded", "search_version"]
-                )
+                model.objects.bulk_update(batch, ["search_tokens", "search_folded", "search_version"])
                 batch = []
         model.objects.bulk_update(batch, ["search_tokens", "search_folded", "search_version"])
     SearchTerm = apps.get_model("statements", "SearchTerm")
@@ -46,57 +44,53 @@ def drop_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("statements", "0003_editorial_groups"),
+        ('statements', '0003_editorial_groups'),
     ]
 
     atomic = True
 
     operations = [
         migrations.CreateModel(
-            name="SearchTerm",
+            name='SearchTerm',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("term", models.CharField(max_length=100, unique=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('term', models.CharField(max_length=100, unique=True)),
             ],
             options={
-                "verbose_name": "search term",
-                "verbose_name_plural": "search terms",
+                'verbose_name': 'search term',
+                'verbose_name_plural': 'search terms',
             },
         ),
         migrations.AddField(
-            model_name="position",
-            name="search_folded",
-            field=models.TextField(default="", editable=False),
+            model_name='position',
+            name='search_folded',
+            field=models.TextField(default='', editable=False),
         ),
         migrations.AddField(
-            model_name="position",
-            name="search_tokens",
-            field=models.TextField(default="", editable=False),
+            model_name='position',
+            name='search_tokens',
+            field=models.TextField(default='', editable=False),
         ),
         migrations.AddField(
-            model_name="position",
-            name="search_version",
+            model_name='position',
+            name='search_version',
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name="release",
-            name="search_folded",
-            field=models.TextField(default="", editable=False),
+            model_name='release',
+            name='search_folded',
+            field=models.TextField(default='', editable=False),
         ),
         migrations.AddField(
-            model_name="release",
-            name="search_tokens",
-            field=models.TextField(default="", editable=False),
+            model_name='release',
+            name='search_tokens',
+            field=models.TextField(default='', editable=False),
         ),
         migrations.AddField(
-            model_name="release",
-            name="search_version",
+            model_name='release',
+            name='search_version',
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),

@@ -13,48 +13,29 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("statements", "0004_search_index"),
+        ('statements', '0004_search_index'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="position",
-            options={
-                "ordering": ["release_id", "start", "number"],
-                "verbose_name": "position",
-                "verbose_name_plural": "positions",
-            },
+            name='position',
+            options={'ordering': ['release_id', 'start', 'number'], 'verbose_name': 'position', 'verbose_name_plural': 'positions'},
         ),
         migrations.AddField(
-            model_name="historicalrelease",
-            name="import_key",
-            field=models.CharField(
-                blank=True,
-                editable=False,
-                help_text="How the importer recognizes this text on a second run: its original URL, or the fingerprint of the text as first imported. Kept when the text is corrected.",
-                max_length=2000,
-                verbose_name="import key",
-            ),
+            model_name='historicalrelease',
+            name='import_key',
+            field=models.CharField(blank=True, editable=False, help_text='How the importer recognizes this text on a second run: its original URL, or the fingerprint of the text as first imported. Kept when the text is corrected.', max_length=2000, verbose_name='import key'),
         ),
         migrations.AddField(
-            model_name="release",
-            name="import_key",
-            field=models.CharField(
-                blank=True,
-                editable=False,
-                help_text="How the importer recognizes this text on a second run: its original URL, or the fingerprint of the text as first imported. Kept when the text is corrected.",
-                max_length=2000,
-                verbose_name="import key",
-            ),
+            model_name='release',
+            name='import_key',
+            field=models.CharField(blank=True, editable=False, help_text='How the importer recognizes this text on a second run: its original URL, or the fingerprint of the text as first imported. Kept when the text is corrected.', max_length=2000, verbose_name='import key'),
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name="release",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("import_key", ""), _negated=True),
-                fields=("import_key",),
-                name="statements_release_import_key_unique",
-            ),
+            model_name='release',
+            constraint=models.UniqueConstraint(condition=models.Q(('import_key', ''), _negated=True), fields=('import_key',), name='statements_release_import_key_unique'),
         ),
     ]
