@@ -294,7 +294,7 @@ def test_relevance_pages_are_bounded_and_say_so(client, monkeypatch):
     page = response.context["page_obj"]
     assert (len(page.object_list), page.total, page.paginator.count) == (20, 25, 20)
     assert 'rel="next"' not in response.text
-    assert "order by date to page through all" in response.text or "رتّب" in response.text
+    assert "رتّب حسب التاريخ لتصفّح النتائج كلها" in response.text
     assert client.get(POSITIONS, {"q": "منظمة", "page": "2"}).status_code == 404
     # Ordered by date, every result can be reached.
     pages, _ = walk(client, POSITIONS, {"q": "منظمة", "o": "newest"})
