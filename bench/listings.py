@@ -22,6 +22,7 @@ import datetime
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -137,8 +138,6 @@ def _load_batch(items, rng, sources, topics, weights, links):
 
 
 def _words(body):
-    import re
-
     return [(m.start(), m.group()) for m in re.finditer(r"\S+", body)]
 
 

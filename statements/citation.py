@@ -9,7 +9,7 @@ it: the Arabic and English sentences, BibTeX, RIS, CSL-JSON, JSON-LD and the
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -39,7 +39,7 @@ class Citation:
     accessed: object
     position: object = None  # the cited position, if one
     quote: str = ""
-    extra: dict = field(default_factory=dict)
+    original_url: str = ""  # the outlet's own page, when known
 
     @property
     def key(self):
@@ -101,9 +101,9 @@ class Citation:
     @property
     def fragment_url(self):
         """A text-fragment link to the passage on the outlet's own page, when its URL is known."""
-        if self.position is None or not self.extra.get("original_url"):
+        if self.position is None or not self.original_url:
             return ""
-        return text_fragment(self.extra["original_url"], self.quote)
+        return text_fragment(self.original_url, self.quote)
 
     def text(self, language):
         """The formatted citation, in Arabic or English, as plain text (what is copied)."""
@@ -211,7 +211,7 @@ def cite(release, version, base_url, position=None):
         accessed=timezone.localdate(),
         position=position,
         quote=position.quote if position is not None else "",
-        extra={"original_url": release.url},
+        original_url=release.url,
     )
 
 

@@ -47,7 +47,7 @@ LISTINGS = {"releases": (ReleaseFilter, releases), "positions": (PositionFilter,
 
 
 def filtered(request, listing):
-    """The listing's filtered queryset, or raise an error response's message."""
+    """The listing's filtered queryset; InvalidFilters if a filter value is not valid."""
     filterset_class, queryset = LISTINGS[listing]
     filterset = filterset_class(request.GET or None, queryset=queryset(), request=request)
     if not filterset.is_valid():
@@ -59,7 +59,9 @@ def filtered(request, listing):
 
 
 class InvalidFilters(Exception):
-    pass
+    def response(self):
+        message = _("Some filter values are not valid: %(errors)s") % {"errors": self}
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
 def release_row(release, base):
@@ -124,8 +126,7 @@ def export(request, listing, fmt):
     try:
         queryset = filtered(request, listing)
     except InvalidFilters as error:
-        message = _("Some filter values are not valid: %(errors)s") % {"errors": error}
-        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        return error.response()
     base = citation.base_url(request)
     to_row = ROWS[listing]
     rows = (to_row(obj, base) for obj in queryset.iterator(chunk_size=CHUNK))
@@ -174,8 +175,7 @@ class ListingFeed(Feed):
         try:
             return super().__call__(request, *args, **kwargs)
         except InvalidFilters as error:
-            message = _("Some filter values are not valid: %(errors)s") % {"errors": error}
-            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+            return error.response()
 
     def get_object(self, request, *args, **kwargs):
         self.request = request

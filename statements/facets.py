@@ -91,6 +91,13 @@ class Facet:
         self.values.append(FacetValue(str(value), label, count, selected, lang, change))
 
 
+# The two facets that list codebook entries, and the kinds each lists.
+TOPIC_FACETS = (
+    ("topic", _("Topic"), {Topic.Kind.THEME, Topic.Kind.ACTOR}),
+    ("place", _("Place"), {Topic.Kind.PLACE}),
+)
+
+
 def cache_parts(filterset, what):
     """What a cached count of ``filterset``'s listing is keyed by: the listing and its
     filters as given (a valid filter set)."""
@@ -116,10 +123,7 @@ def facets_for(filterset, current=None):
         current=current,
     )
     facets = []
-    for name, label, kinds in (
-        ("topic", _("Topic"), {Topic.Kind.THEME, Topic.Kind.ACTOR}),
-        ("place", _("Place"), {Topic.Kind.PLACE}),
-    ):
+    for name, label, kinds in TOPIC_FACETS:
         facet = Facet(name, label)
         chosen = data.get(name)
         by_topic = counts[name]
@@ -182,10 +186,7 @@ def _count(filterset, data, codebook):
         if topic.parent_id:
             children.setdefault(topic.parent_id, []).append(topic.pk)
     result = {}
-    for name, kinds in (
-        ("topic", {Topic.Kind.THEME, Topic.Kind.ACTOR}),
-        ("place", {Topic.Kind.PLACE}),
-    ):
+    for name, _label, kinds in TOPIC_FACETS:
         chosen = data.get(name)
         pks = [t.pk for t in codebook if t.kind in kinds or t == chosen]
         result[name] = _count_topics(base(name), counts, pks, children)

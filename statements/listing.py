@@ -54,7 +54,7 @@ def refresh(release_ids=None):
         entries = TopicEntry.objects.all()
         if release_ids is not None:
             entries = entries.filter(release_id__in=release_ids)
-        entries._raw_delete(entries.db)
+        entries.delete()  # no signals or relations: one DELETE
         _insert_entries(release_ids)
         changed()
         for release_id in release_ids or ():
@@ -104,14 +104,19 @@ def changed():
         ListingGeneration.objects.get_or_create(pk=1, defaults={"changed_at": now})
 
 
-def generation():
-    return ListingGeneration.objects.filter(pk=1).values_list("value", flat=True).first() or 0
-
-
 def state():
-    """(generation, when it last changed): what every public page's validators derive from."""
+    """(generation, when it last changed): what cached counts and readers' validators derive
+    from."""
     row = ListingGeneration.objects.filter(pk=1).values_list("value", "changed_at").first()
     return row or (0, None)
+
+
+def generation(request=None):
+    """The current generation; read once per request (the readers' conditional-GET
+    middleware reads it first and keeps it on the request)."""
+    if request is not None and hasattr(request, "archive_state"):
+        return request.archive_state[0]
+    return state()[0]
 
 
 def cached(parts, compute, *, current=None):

@@ -76,7 +76,7 @@ def _copy_into(position, kept):
     passage is not there (at the same offsets, or exactly once elsewhere)."""
     start, end = position.start, position.end
     if text.anchor_problem(kept.body, start, end, position.quote):
-        found = [i for i in _occurrences(kept.body, position.quote)]
+        found = list(_occurrences(kept.body, position.quote))
         if len(found) != 1:
             return None
         start, end = found[0], found[0] + len(position.quote)

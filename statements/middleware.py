@@ -60,7 +60,7 @@ class ConditionalGetMiddleware:
             return self.get_response(request)
         from . import listing
 
-        generation, changed_at = listing.state()
+        generation, changed_at = request.archive_state = listing.state()
         today = timezone.localdate()
         key = f"{generation}|{translation.get_language()}|{today}|{request.get_full_path()}"
         etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'

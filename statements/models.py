@@ -631,6 +631,10 @@ class Release(models.Model):
                 for statement in sql:
                     cursor.execute(statement)
 
+    def latest_version(self):
+        """The current public version (a ReleaseVersion), or None before the first."""
+        return self.versions.order_by("-number").first()
+
     def next_position_number(self):
         """Issue the next position number; numbers are never recycled, even after a deletion."""
         Release.objects.filter(pk=self.pk).update(

@@ -105,14 +105,14 @@ def _read(queryset, keys, cursor, reverse, limit):
     if cursor is not None:
         in_undated = cursor[0] is None
         if in_undated:
-            after_rest = _after(rest, cursor[1:], reverse)
-            phase = (undated.filter(after_rest), rest)
+            current = (undated.filter(_after(rest, cursor[1:], reverse)), rest)
         else:
             condition = _range(first, cursor[0], reverse) & _after(keys, cursor, reverse)
-            phase = (dated.filter(condition), keys)
-        # The phase the cursor is in, then (if it comes later) the other one.
-        starts_in = 1 if (in_undated != reverse) else 0
-        phases = [phase] + ([phases[1]] if starts_in == 0 else [])
+            current = (dated.filter(condition), keys)
+        # The cursor's phase, then the other one unless the cursor's is read last
+        # (undated rows are last reading forward, first reading backward).
+        read_last = in_undated != reverse
+        phases = [current] if read_last else [current, phases[1]]
     rows = []
     for phase_queryset, phase_keys in phases:
         rows += list(phase_queryset.order_by(*order_by(phase_keys, reverse))[: limit - len(rows)])
@@ -158,7 +158,7 @@ class KeysetPage:
     @cached_property
     def total(self):
         """The number of results in the whole listing."""
-        return self._count() if callable(self._count) else self._count
+        return self._count()
 
     @property
     def paginated(self):

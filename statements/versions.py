@@ -11,6 +11,7 @@ and records their versions once, when it commits. A snapshot equal to the
 latest version records nothing.
 """
 
+import datetime
 import hashlib
 
 from django.db import transaction
@@ -136,7 +137,7 @@ def record(release_id):
         if release is None or release.status != Release.Status.PUBLISHED:
             return None
         data = snapshot(release)
-        latest = release.versions.order_by("-number").first()
+        latest = release.latest_version()
         if latest is not None and latest.snapshot == data:
             return None
         from . import listing
@@ -151,37 +152,48 @@ def record(release_id):
         )
 
 
+class _Pending(list):
+    """The releases one transaction changed; recorded when it commits (a commit hook)."""
+
+    done = False
+
+    def __call__(self):
+        self.done = True
+        for release_id in self:
+            record(release_id)
+
+
 def note_change(release_id):
-    """Record ``release_id``'s version when the current atomic block commits (now, outside one)."""
+    """Record ``release_id``'s version when the current atomic block commits (now, outside one).
+
+    One hook per transaction collects every release it touched; a rollback discards the
+    hook with its list. (Django keeps the hooks in ``connection.run_on_commit``.)
+    """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         record(release_id)
         return
-    pending = getattr(connection, "_csto_versions", None)
-    registered = any(func is _flush for _ids, func, _robust in connection.run_on_commit)
-    if pending is None or not registered:
-        # A new transaction (or the last one rolled back): start a new list.
-        pending = connection._csto_versions = []
+    pending = next(
+        (
+            hook
+            for _ids, hook, _robust in connection.run_on_commit
+            if isinstance(hook, _Pending) and not hook.done
+        ),
+        None,
+    )
+    if pending is None:
+        pending = _Pending()
         # Robust: the edit has committed; a failure here is logged (Django logs it at ERROR)
         # and the next edit's version includes this change, rather than the editor seeing
         # an error for a save that succeeded.
-        transaction.on_commit(_flush, robust=True)
+        transaction.on_commit(pending, robust=True)
     if release_id not in pending:
         pending.append(release_id)
-
-
-def _flush():
-    connection = transaction.get_connection()
-    pending, connection._csto_versions = getattr(connection, "_csto_versions", None) or [], None
-    for release_id in pending:
-        record(release_id)
 
 
 def rebuild(release, data):
     """Unsaved records showing ``data`` (a snapshot of ``release``), for the templates:
     (release, relays, positions with their ``topic_list``)."""
-    import datetime
-
     from .models import Position, Release, Source, Topic
 
     values = dict(data)

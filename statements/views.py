@@ -50,8 +50,8 @@ def public_positions():
 
 class KeysetMixin:
     """ListView paging: keyset pages (?after=, ?before=) for date orderings, numbered
-    pages (bounded) for results ranked by relevance. ``count`` is the total, or a
-    function that gives it."""
+    pages (bounded) for results ranked by relevance. ``result_count`` gives a function
+    that counts the results (called only when a page shows the total)."""
 
     paginate_by = PAGE_SIZE
 
@@ -70,8 +70,7 @@ class KeysetMixin:
                 page = paginator.page(get.get("page") or 1)
             except InvalidPage:
                 raise Http404(_("This page of results does not exist.")) from None
-            count = self.result_count(queryset)
-            page.total = count() if callable(count) else count
+            page.total = self.result_count(queryset)()
             page.keyset = False
             return paginator, page, page.object_list, page.has_other_pages()
         page = KeysetPage(
@@ -96,15 +95,18 @@ class HomeView(TemplateView):
             .annotate(position_count=position_count())
             .newest_first()[:8]
         )
-        current = listing.generation()
-        counts = listing.cached(["home"], home_counts, current=current)
-        by_pk = Topic.objects.in_bulk(counts["topics"])
-        for pk, n in counts["topics"].items():
-            if pk in by_pk:
-                by_pk[pk].public_count = n
-        context["topics"] = sorted(by_pk.values(), key=lambda t: (-t.public_count, t.name_ar))
+        counts = listing.cached(["home"], home_counts, current=listing.generation(self.request))
+        context["topics"] = counted_topics(counts["topics"], "public_count")
         context["counts"] = counts
         return context
+
+
+def counted_topics(counts, attribute):
+    """The topics of ``counts`` ({pk: n}), each with its n as ``attribute``, most first."""
+    topics = Topic.objects.in_bulk(counts).values()
+    for topic in topics:
+        setattr(topic, attribute, counts[topic.pk])
+    return sorted(topics, key=lambda t: (-counts[t.pk], t.name_ar))
 
 
 def topic_counts():
@@ -143,7 +145,7 @@ class ArchiveListView(KeysetMixin, FilterView):
         return lambda: total(filterset, self.generation)
 
     def get(self, request, *args, **kwargs):
-        self.generation = listing.generation()
+        self.generation = listing.generation(request)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -226,15 +228,14 @@ def citation_download(request, public_id, fmt):
         kept = merging.final_target(release)
         url = reverse("statements:release-citation", args=[kept.public_id, fmt])
         mapped = merging.passage_map(release).get(request.GET.get("p", ""))
-        return redirect_permanently(url + (f"?p={mapped}" if mapped else ""))
+        return HttpResponsePermanentRedirect(url + (f"?p={mapped}" if mapped else ""))
     content_type, render_format = CITATION_FORMATS[fmt]
-    versions_ = release.versions.order_by("-number")
     try:
         number = int(request.GET["v"]) if request.GET.get("v") else None
         position_number = int(request.GET["p"]) if request.GET.get("p") else None
     except ValueError:
         raise Http404(_("No such version or position.")) from None
-    version = versions_.filter(number=number).first() if number else versions_.first()
+    version = release.versions.filter(number=number).first() if number else release.latest_version()
     if number and version is None:
         raise Http404(_("No such version or position."))
     shown, position = release, None
@@ -252,8 +253,11 @@ def citation_download(request, public_id, fmt):
     return response
 
 
-def redirect_permanently(url):
-    return HttpResponsePermanentRedirect(url)
+def to_kept(duplicate):
+    """301 from a merged duplicate to the release it leads to, naming the duplicate (the
+    kept page then maps the duplicate's passage numbers)."""
+    kept = merging.final_target(duplicate)
+    return HttpResponsePermanentRedirect(f"{kept.get_absolute_url()}?merged={duplicate.public_id}")
 
 
 def merged_banner(request, release):
@@ -287,7 +291,7 @@ def public_or_gone(public_id):
 def release_slug(request, public_id, slug):
     """``/r/<id>/<any slug>/``: pretty URLs, old and new, lead to the one permalink."""
     release = public_or_gone(public_id)
-    return redirect_permanently(release.get_absolute_url())
+    return HttpResponsePermanentRedirect(release.get_absolute_url())
 
 
 def passage(request, public_id, number):
@@ -295,17 +299,18 @@ def passage(request, public_id, number):
     a merged duplicate's passage leads to the same passage in the release kept."""
     release = public_or_gone(public_id)
     if release.status == Release.Status.MERGED:
-        kept = merging.final_target(release)
         mapped = merging.passage_map(release).get(str(number))
         if mapped is None:
-            return redirect_permanently(f"{kept.get_absolute_url()}?merged={public_id}")
-        return redirect_permanently(f"{kept.get_absolute_url()}#p{mapped}")
-    return redirect_permanently(f"{release.get_absolute_url()}#p{number}")
+            return to_kept(release)
+        # Already the kept release's number: no ?merged= (its map would move it again).
+        kept = merging.final_target(release)
+        return HttpResponsePermanentRedirect(f"{kept.get_absolute_url()}#p{mapped}")
+    return HttpResponsePermanentRedirect(f"{release.get_absolute_url()}#p{number}")
 
 
 def tombstone(request, release):
     """A withdrawn release's permalink: 410 Gone, with its citation data and the reason."""
-    version = release.versions.order_by("-number").first()
+    version = release.latest_version()
     cited = citation.cite(release, version, citation.base_url(request))
     context = {"release": release, "version": version, "citation": cited}
     return render(request, "statements/release_withdrawn.html", context, status=410)
@@ -323,8 +328,7 @@ class ReleaseDetailView(DetailView):
             .first()
         )
         if gone is not None and gone.status == Release.Status.MERGED:
-            kept = merging.final_target(gone)
-            return redirect_permanently(f"{kept.get_absolute_url()}?merged={public_id}")
+            return to_kept(gone)
         if gone is not None:
             return tombstone(request, gone)
         return super().get(request, *args, **kwargs)
@@ -347,7 +351,7 @@ class ReleaseDetailView(DetailView):
             position.topic_list = list(position.topics.all())
         context["positions"] = positions
         context["relays"] = self.object.relay_list = list(self.object.relayed_from.all())
-        context["version"] = self.object.versions.order_by("-number").first()
+        context["version"] = self.object.latest_version()
         context.update(citations(self.request, self.object, context["version"], positions))
         context["merged"] = merged_banner(self.request, self.object)
         hits = []
@@ -369,8 +373,7 @@ class ReleaseVersionView(TemplateView):
     def get(self, request, *args, **kwargs):
         release = public_or_gone(kwargs["public_id"])
         if release.status == Release.Status.MERGED:
-            kept = merging.final_target(release)
-            return redirect_permanently(f"{kept.get_absolute_url()}?merged={release.public_id}")
+            return to_kept(release)
         if release.status == Release.Status.WITHDRAWN:
             return tombstone(request, release)
         self.release = release
@@ -404,7 +407,7 @@ class ReleaseChangesView(TemplateView):
         release = public_or_gone(kwargs["public_id"])
         if release.status == Release.Status.MERGED:
             kept = merging.final_target(release)
-            return redirect_permanently(
+            return HttpResponsePermanentRedirect(
                 reverse("statements:release-changes", args=[kept.public_id])
             )
         self.release = release
@@ -424,7 +427,7 @@ class TopicListView(ListView):
 
     def get_queryset(self):
         topics = list(Topic.objects.select_related("parent").order_by("kind", "name_ar"))
-        counts = listing.cached(["topics"], topic_counts)
+        counts = listing.cached(["topics"], topic_counts, current=listing.generation(self.request))
         for topic in topics:
             topic.public_count = counts.get(topic.pk, 0)
         return topics
@@ -444,19 +447,21 @@ class TopicDetailView(KeysetMixin, ListView):
         return public_positions().filter(pk__in=self.entries.values("position"))
 
     def result_count(self, queryset):
-        return lambda: listing.cached(["topic", self.topic.pk], queryset.count)
+        return lambda: listing.cached(
+            ["topic", self.topic.pk], queryset.count, current=listing.generation(self.request)
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["topic"] = self.topic
         context["children"] = self.topic.children.all()
         # Related: the topics most often recorded on the same public positions.
-        shared = listing.cached(["related", self.topic.pk], self.related_counts)
-        by_pk = Topic.objects.in_bulk([pk for pk, _n in shared])
-        for pk, n in shared:
-            if pk in by_pk:
-                by_pk[pk].shared = n
-        context["related"] = sorted(by_pk.values(), key=lambda t: (-t.shared, t.name_ar))
+        shared = listing.cached(
+            ["related", self.topic.pk],
+            self.related_counts,
+            current=listing.generation(self.request),
+        )
+        context["related"] = counted_topics(dict(shared), "shared")
         # The timeline: positions of the page grouped by the year of their release.
         context["years"] = timeline(context["positions"])
         return context
@@ -504,7 +509,9 @@ class SourceDetailView(KeysetMixin, ListView):
         )
 
     def result_count(self, queryset):
-        return lambda: listing.cached(["source", self.source.pk], queryset.count)
+        return lambda: listing.cached(
+            ["source", self.source.pk], queryset.count, current=listing.generation(self.request)
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
