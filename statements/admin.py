@@ -12,16 +12,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, OuterRef, Subquery
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import merging, search, text
+from . import anchoring, merging, search, text
+from .admin_history import ReleaseHistoryMixin
+from .admin_import import ImportAdminMixin
 from .dates import format_partial_date
-from .models import Position, PublicIdentifier, Release, Source, Topic, detached_message
+from .models import EditConflict, Position, PublicIdentifier, Release, Source, Topic
 
 RTL_TEXTAREA = {"dir": "rtl", "lang": "ar", "class": "csto-arabic"}
 
@@ -104,7 +108,45 @@ class SanitationMessagesMixin:
             )
 
 
-class ReleaseAdminForm(SanitizingFormMixin, forms.ModelForm):
+class RevisionFormMixin(forms.Form):
+    """Optimistic locking for an admin form: the revision the editor loaded travels with
+    the form, and a save over a newer one is refused with a clear message, never a
+    silent overwrite (statements.models.EditConflict is the last line, in the model)."""
+
+    expected_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["expected_revision"].initial = self.instance.revision
+
+    def conflict_message(self, current):
+        return gettext(
+            "Someone else saved this record while you were editing it (now at revision "
+            "%(current)s, you opened revision %(mine)s). Nothing of yours was saved yet: "
+            "open the record in a new tab to see their change, then make yours again."
+        ) % {"current": current, "mine": self.instance.revision}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None or (self.is_bound and not self.has_changed()):
+            return cleaned
+        expected = cleaned.get("expected_revision")
+        if expected is None:
+            raise forms.ValidationError(
+                gettext("This form is missing its revision: reload the page and try again.")
+            )
+        rows = type(self.instance)._base_manager.filter(pk=self.instance.pk)
+        if connection.features.has_select_for_update:
+            rows = rows.select_for_update()  # a concurrent save waits for this one's outcome
+        current = rows.values_list("revision", flat=True).first()
+        self.instance.revision = expected
+        if current is not None and current != expected:
+            raise forms.ValidationError(self.conflict_message(current), code="conflict")
+        return cleaned
+
+
+class ReleaseAdminForm(RevisionFormMixin, SanitizingFormMixin, forms.ModelForm):
     sanitized_fields = ("body", "withdrawal_reason")
     single_line_fields = ("title", "dateline", "section_label")
 
@@ -121,6 +163,8 @@ class ReleaseAdminForm(SanitizingFormMixin, forms.ModelForm):
             "withdrawal_reason": forms.Textarea(attrs={**RTL_TEXTAREA, "rows": 3}),
         }
 
+    user = None  # set by ReleaseAdmin.get_form: who is saving (for the workflow buttons)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The canonical text keeps its spaces and line breaks until sanitation
@@ -128,8 +172,48 @@ class ReleaseAdminForm(SanitizingFormMixin, forms.ModelForm):
         if "body" in self.fields:
             self.fields["body"].strip = False
 
+    def clean(self):
+        cleaned = super().clean()
+        target = self.data.get(TRANSITION)
+        if target:
+            stored = self.instance.stored_status() or Release.Status.DRAFT
+            if target not in dict(workflow_buttons(self.user, stored)):
+                raise forms.ValidationError(
+                    gettext("You cannot move this release from %(from)s to %(to)s.")
+                    % {
+                        "from": Release.Status(stored).label,
+                        "to": Release.Status(target).label
+                        if target in Release.Status.values
+                        else target,
+                    }
+                )
+            # The button sets the status; the model's rules (Release.clean) then check it.
+            cleaned["status"] = target
+        return cleaned
 
-class PositionForm(SanitizingFormMixin, forms.ModelForm):
+
+TRANSITION = "_transition"
+
+
+def workflow_buttons(user, status):
+    """[(target status, button label)] the user may press on a release in ``status``."""
+    S = Release.Status
+    publisher = can_publish(user)
+    offered = {
+        S.DRAFT: [(S.IN_REVIEW, _("Send for review")), (S.PUBLISHED, _("Publish"))],
+        S.IN_REVIEW: [(S.DRAFT, _("Back to draft")), (S.PUBLISHED, _("Publish"))],
+        S.PUBLISHED: [(S.WITHDRAWN, _("Withdraw (give the public reason above)"))],
+        S.WITHDRAWN: [(S.PUBLISHED, _("Publish again"))],
+    }.get(status, [])
+    return [
+        (target, label)
+        for target, label in offered
+        if target in Release.TRANSITIONS[status]
+        and (publisher or (target in (S.DRAFT, S.IN_REVIEW) and status in (S.DRAFT, S.IN_REVIEW)))
+    ]
+
+
+class PositionForm(RevisionFormMixin, SanitizingFormMixin, forms.ModelForm):
     sanitized_fields = ("note",)
     single_line_fields = ("summary",)
 
@@ -156,23 +240,32 @@ class PositionForm(SanitizingFormMixin, forms.ModelForm):
         # Nothing else is changed: the quote is compared with the text as it is.
         return self.cleaned_data["quote"].replace("\r\n", "\n").replace("\r", "\n")
 
+    def clean(self):
+        cleaned = super().clean()
+        # A passage the editor did not touch follows the text: when the same save changes
+        # the text, re-anchoring places it (Release.save), so it is not checked against the
+        # new text here.
+        self.instance.anchor_follows_text = self.instance.pk is not None and not (
+            {"start", "end", "quote"} & set(self.changed_data)
+        )
+        return cleaned
+
 
 class PositionInlineFormSet(BaseInlineFormSet):
-    """Check every position of the release against the text being saved.
+    """The release's positions, saved after the release (which re-anchors them when its
+    text changed): a position whose passage the editor left alone is saved with the
+    place re-anchoring gave it, not the stale one the page was loaded with."""
 
-    The positions in the form are checked by their own validation; this
-    checks those that are not (a page posted without its inline forms), so a
-    changed text never leaves a passage off its offsets.
-    """
-
-    def clean(self):
-        super().clean()
-        if self.instance.pk is None:
-            return
-        in_form = {form.instance.pk for form in self.forms if form.instance.pk}
-        missing = [p for p in self.instance.detached_positions() if p.pk not in in_form]
-        if missing:
-            raise forms.ValidationError(detached_message(missing))
+    def save_existing(self, form, obj, commit=True):
+        if getattr(obj, "anchor_follows_text", False):
+            # The revision too: only this save's re-anchoring can have moved it on since
+            # the form's own check (RevisionFormMixin), which locked the row on PostgreSQL.
+            fresh = Position.objects.filter(pk=obj.pk).values(
+                "start", "end", "quote", "orphaned", "prefix", "suffix", "revision"
+            )[0]
+            for name, value in fresh.items():
+                setattr(obj, name, value)
+        return super().save_existing(form, obj, commit)
 
 
 class PositionInline(admin.StackedInline):
@@ -181,10 +274,11 @@ class PositionInline(admin.StackedInline):
     formset = PositionInlineFormSet
     extra = 0
     autocomplete_fields = ["topics"]
-    readonly_fields = ["number"]
+    readonly_fields = ["number", "orphaned"]
     fields = [
+        "expected_revision",
         ("number", "stance", "attribution"),
-        ("start", "end"),
+        ("start", "end", "orphaned"),
         "quote",
         "topics",
         "summary",
@@ -212,6 +306,24 @@ class PublicationDateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() in dict(self.lookups(request, None)):
             return queryset.filter(published_precision=self.value())
+        return queryset
+
+
+class ReviewFilter(admin.SimpleListFilter):
+    """What needs an editor: texts waiting for review, and positions left without a passage."""
+
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("review", _("Needs review")), ("orphaned", _("Has orphaned positions"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "review":
+            return queryset.filter(status=Release.Status.IN_REVIEW)
+        if self.value() == "orphaned":
+            orphans = Position.objects.filter(release=OuterRef("pk"), orphaned=True)
+            return queryset.filter(Exists(orphans))
         return queryset
 
 
@@ -316,7 +428,9 @@ class TopicAdmin(StableSlugMixin, SanitationMessagesMixin, HistoryAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
+class ReleaseAdmin(
+    ImportAdminMixin, ReleaseHistoryMixin, ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin
+):
     Media = ArabicTextMedia
     form = ReleaseAdminForm
     inlines = [PositionInline]
@@ -330,17 +444,20 @@ class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
         "position_count",
     ]
     list_display_links = ["public_id", "title_display"]
-    list_filter = ["status", "issuing_body", PublicationDateFilter, "source"]
+    list_filter = [ReviewFilter, "status", "issuing_body", PublicationDateFilter, "source"]
     # Searched with the Arabic analyzer (title and text), or by public identifier.
     search_fields = ["title", "body"]
     date_hierarchy = "published_on"
     autocomplete_fields = ["source", "relayed_from"]
     list_select_related = ["source"]
     ordering = ["-public_id"]
-    readonly_fields = ["public_id", "body_sha256", "first_published_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "public_id", "body_sha256", "first_published_at", "published_at", "published_by",
+        "created_at", "updated_at", "revision",
+    ]  # fmt: skip
     actions = ["submit_for_review", "publish", "merge_duplicates"]
     fieldsets = [
-        (None, {"fields": ["public_id", "status", "withdrawal_reason"]}),
+        (None, {"fields": ["public_id", "status", "withdrawal_reason", "expected_revision"]}),
         (_("Text"), {"fields": ["title", "section_label", "dateline", "body"]}),
         (
             _("Source"),
@@ -359,7 +476,14 @@ class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
             _("Record"),
             {
                 "classes": ["collapse"],
-                "fields": ["body_sha256", "first_published_at", "created_at", "updated_at"],
+                "fields": [
+                    "body_sha256",
+                    "first_published_at",
+                    ("published_at", "published_by"),
+                    "created_at",
+                    "updated_at",
+                    "revision",
+                ],
             },
         ),
     ]
@@ -395,6 +519,7 @@ class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
+        form.user = request.user
         if "status" in form.base_fields:
             field = form.base_fields["status"]
             # Merging is an action of its own (it moves positions and redirects permalinks).
@@ -404,15 +529,58 @@ class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
             field.choices = [(v, label) for v, label in field.choices if v in allowed]
         return form
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        status = obj.status if obj is not None else Release.Status.DRAFT
+        context["workflow_buttons"] = (
+            workflow_buttons(request.user, status) if editable(request.user, obj) else []
+        )
+        context["transition_name"] = TRANSITION
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except EditConflict:
+            # Two saves raced past the form's own check (SQLite has no row locks): the
+            # transaction was rolled back, nothing of this save was written.
+            self.message_user(
+                request,
+                gettext(
+                    "Someone else saved this release at the same moment; your changes were "
+                    "not saved. Here it is as they left it: make your changes again."
+                ),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.path)
+
+    def response_change(self, request, obj):
+        if request.POST.get(TRANSITION):
+            # A workflow button: stay on the release, and say where it is now.
+            self.message_user(
+                request,
+                gettext("Saved. The release is now: %(status)s.")
+                % {"status": obj.get_status_display()},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
     def save_model(self, request, obj, form, change):
-        # The change form validated every position against the new text
-        # (PositionInlineFormSet) before getting here; the corrected positions
-        # are saved right after the release.
-        obj.save(anchors_checked=True)
+        if obj.status == Release.Status.PUBLISHED and obj.stored_status() != obj.status:
+            obj.published_by = request.user
+        obj.save()
         for note in getattr(form, "sanitation_notes", []):
             self.message_user(
                 request, gettext("Sanitation: %(note)s") % {"note": note}, messages.WARNING
             )
+        for warning, note in anchoring.messages(obj.anchoring):
+            self.message_user(request, note, messages.WARNING if warning else messages.INFO)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        orphans = [p.number for p in form.instance.orphaned_positions().only("number")]
+        if orphans:
+            self.message_user(request, anchoring.orphan_warning(orphans), messages.WARNING)
 
     @admin.action(description=_("Send the selected drafts for review"), permissions=["change"])
     def submit_for_review(self, request, queryset):
@@ -481,7 +649,16 @@ class ReleaseAdmin(ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin):
     def publish(self, request, queryset):
         changed = 0
         for release in queryset.filter(status__in=[Release.Status.DRAFT, Release.Status.IN_REVIEW]):
+            orphans = [p.number for p in release.orphaned_positions().only("number")]
+            if orphans:
+                self.message_user(
+                    request,
+                    f"{release.public_id}: {anchoring.orphan_warning(orphans)}",
+                    messages.ERROR,
+                )
+                continue
             release.status = Release.Status.PUBLISHED
+            release.published_by = request.user
             release.save()
             changed += 1
         self.message_user(

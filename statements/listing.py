@@ -44,7 +44,12 @@ def refresh(release_ids=None):
             positions = positions.filter(release_id__in=release_ids)
         release = Release.objects.filter(pk=OuterRef("release_id"))
         positions.update(
-            is_public=Subquery(_is_public(release)),
+            # An orphaned position has no passage in the text: never shown to readers.
+            is_public=Case(
+                When(orphaned=True, then=Value(False)),
+                default=Subquery(_is_public(release)),
+                output_field=BooleanField(),
+            ),
             release_date=Subquery(release.values("published_on")[:1]),
             release_precision=Subquery(release.values("published_precision")[:1]),
             release_public_id=Subquery(release.values("public_id")[:1]),
@@ -164,15 +169,15 @@ def drift(limit=None):
         return limit is not None and len(problems) >= limit
 
     rows = Position.objects.order_by("pk").values_list(
-        "pk", "is_public", "release__status", *COPIED, *COPIED.values()
+        "pk", "is_public", "release__status", "orphaned", *COPIED, *COPIED.values()
     )
     n = len(COPIED)
     for row in rows.iterator(chunk_size=2000):
-        pk, is_public, status = row[:3]
-        if is_public != (status == Release.Status.PUBLISHED):
+        pk, is_public, status, orphaned = row[:4]
+        if is_public != (status == Release.Status.PUBLISHED and not orphaned):
             if report(f"position {pk}: is_public {is_public} for a {status} release"):
                 return problems
-        for name, mine, theirs in zip(COPIED, row[3 : 3 + n], row[3 + n :], strict=True):
+        for name, mine, theirs in zip(COPIED, row[4 : 4 + n], row[4 + n :], strict=True):
             if mine != theirs and report(f"position {pk}: {name} {mine!r} != {theirs!r}"):
                 return problems
     expected = (

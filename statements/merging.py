@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import text
+from . import anchoring
 from .models import Position, Release
 
 MAX_CHAIN = 20  # a merged release merged again: followed this far, then refused
@@ -46,7 +46,7 @@ def merge(duplicate, kept):
                 % {"status": kept.get_status_display()}
             )
         mapping, unplaced = {}, []
-        existing = list(kept.positions.all())
+        existing = list(kept.positions.filter(orphaned=False))
         for position in duplicate.positions.prefetch_related("topics").order_by("number"):
             match = next(
                 (
@@ -73,15 +73,13 @@ def merge(duplicate, kept):
 
 def _copy_into(position, kept):
     """A copy of ``position`` on the same passage of ``kept``'s text, or None if the
-    passage is not there (at the same offsets, or exactly once elsewhere)."""
-    start, end = position.start, position.end
-    if text.anchor_problem(kept.body, start, end, position.quote):
-        found = list(_occurrences(kept.body, position.quote))
-        if len(found) != 1:
-            return None
-        start, end = found[0], found[0] + len(position.quote)
-        if text.anchor_problem(kept.body, start, end, position.quote):
-            return None
+    passage cannot be told there (statements.anchoring: at the same offsets, else the one
+    occurrence, or the one whose surroundings match best)."""
+    how, start, end = anchoring.place(
+        kept.body, position.start, position.end, position.quote, position.prefix, position.suffix
+    )
+    if how == anchoring.ORPHANED:
+        return None
     copy = Position(
         release=kept,
         start=start,
@@ -95,13 +93,6 @@ def _copy_into(position, kept):
     copy.save()
     copy.topics.set(position.topics.all())
     return copy
-
-
-def _occurrences(body, quote):
-    index = body.find(quote)
-    while index != -1:
-        yield index
-        index = body.find(quote, index + 1)
 
 
 def passage_map(duplicate):

@@ -9,6 +9,7 @@ both QuerySets.
 
 import hashlib
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
@@ -437,6 +438,19 @@ class Release(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_position_number = models.PositiveIntegerField(default=0, editable=False)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    published_at = models.DateTimeField(_("last published"), null=True, blank=True, editable=False)
+    # Optimistic locking: every save moves it on; a save from a form loaded at
+    # an older revision is refused (statements.editing.EditConflict).
+    revision = models.PositiveIntegerField(_("revision"), default=1, editable=False)
     # Derived by the search analyzer from title and body (statements.analysis).
     search_tokens = models.TextField(default="", editable=False)
     search_folded = models.TextField(default="", editable=False)
@@ -487,36 +501,70 @@ class Release(models.Model):
     def __str__(self):
         return f"{self.public_id or '—'}: {self.display_title}"
 
-    def save(self, *args, anchors_checked=False, **kwargs):
-        """Save; refuse a changed text that would leave a position off its passage.
+    def save(self, *args, **kwargs):
+        """Save, refusing a stale copy (optimistic locking) and re-anchoring positions.
 
-        ``anchors_checked`` is for callers that have already validated every
-        position against the new text (the admin's change form does, with its
-        inline positions, which it saves right after).
+        A save from an instance loaded at an older ``revision`` than the stored
+        one raises :class:`EditConflict`: someone else saved in between, and
+        writing this copy would silently undo their change. When the text
+        changed, every position is placed again (statements.anchoring); what
+        happened is left in ``self.anchoring`` for the editor.
         """
-        if not anchors_checked and not self._state.adding:
-            detached = self.detached_positions()
-            if detached:
-                raise ValidationError(detached_message(detached))
+        self.anchoring = []
+        adding = self._state.adding
+        stored = (
+            None if adding else Release.objects.filter(pk=self.pk).values("body", "status").first()
+        )
         self.body_sha256 = self.fingerprint(self.body)
-        if self.status == self.Status.PUBLISHED and self.first_published_at is None:
-            self.first_published_at = timezone.now()
+        if self.status == self.Status.PUBLISHED:
+            if self.first_published_at is None:
+                self.first_published_at = timezone.now()
+            if stored is None or stored["status"] != self.Status.PUBLISHED:
+                self.published_at = timezone.now()
         fields, surfaces = search_index.search_fields(
             *(getattr(self, name) for name in self.SEARCHED_FIELDS)
         )
         for name, value in fields.items():
             setattr(self, name, value)
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "body_sha256", *fields}
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"], "body_sha256", "revision", "published_at", *fields
+            }  # fmt: skip
         with transaction.atomic():
-            if self._state.adding:
+            if adding:
                 self._issue_public_id()
+            elif stored is not None:
+                claim_revision(self)
             super().save(*args, **kwargs)
+            if stored is not None and stored["body"] != self.body:
+                self.anchoring = self._reanchor()
             search_index.record_terms(surfaces)
             listing().refresh([self.pk])
 
     def get_absolute_url(self):
         return reverse("statements:release-detail", kwargs={"public_id": self.public_id})
+
+    def _reanchor(self):
+        from . import anchoring
+
+        positions = list(Position.objects.filter(release_id=self.pk))
+        outcomes = anchoring.reanchor(self.body, positions)
+        for position, outcome in zip(positions, outcomes, strict=True):
+            position.release = self
+            orphaned = outcome.how == anchoring.ORPHANED
+            prefix, suffix = text.context(self.body, outcome.start, outcome.end)
+            unchanged = (
+                position.start == outcome.start
+                and position.orphaned == orphaned
+                and (orphaned or (position.prefix, position.suffix) == (prefix, suffix))
+            )
+            if unchanged:
+                continue
+            position.start, position.end, position.orphaned = (
+                outcome.start, outcome.end, orphaned
+            )  # fmt: skip
+            position.save(update_fields=["start", "end", "orphaned", "prefix", "suffix"])
+        return outcomes
 
     @staticmethod
     def fingerprint(body):
@@ -569,18 +617,10 @@ class Release(models.Model):
             return None
         return Release.objects.filter(pk=self.pk).values_list("status", flat=True).first()
 
-    def detached_positions(self, body=None):
-        """Stored positions whose quote is not at its offsets in ``body`` (default: self.body)."""
+    def orphaned_positions(self):
         if self.pk is None:
-            return []
-        body = self.body if body is None else body
-        return [
-            p
-            for p in Position.objects.filter(release_id=self.pk).only(
-                "number", "start", "end", "quote"
-            )
-            if text.anchor_problem(body, p.start, p.end, p.quote)
-        ]
+            return Position.objects.none()
+        return Position.objects.filter(release_id=self.pk, orphaned=True).order_by("number")
 
     def editable_by(self, user):
         """Drafts and texts in review are edited by editors; what was published, by publishers.
@@ -609,6 +649,19 @@ class Release(models.Model):
                     % {"status": self.get_status_display()}
                 }
             )
+        if self.status == self.Status.PUBLISHED and before != self.Status.PUBLISHED:
+            orphans = [p.number for p in self.orphaned_positions().only("number")]
+            if orphans:
+                raise ValidationError(
+                    {
+                        "status": _(
+                            "Positions %(list)s are orphaned (their passage is not in the "
+                            "text): select their passages again, or delete them, before "
+                            "publishing."
+                        )
+                        % {"list": ", ".join(f"#p{n}" for n in orphans)}
+                    }
+                )
 
     def _issue_public_id(self):
         if self.public_id is None:
@@ -651,12 +704,28 @@ POSITION_NEWEST_FIRST = (
 )
 
 
-def detached_message(positions):
-    """The editor's message for positions a changed text would leave off their passage."""
-    return gettext(
-        "The changed text no longer contains these passages at their offsets: "
-        "%(list)s. Correct the positions in the same save, or undo the change."
-    ) % {"list": "; ".join(f"#p{p.number}" for p in positions)}
+class EditConflict(Exception):
+    """A save from a copy older than the stored record: someone else saved in between."""
+
+    def __init__(self, instance):
+        self.instance = instance
+        super().__init__(f"{instance._meta.label} {instance.pk} was changed by someone else")
+
+
+def claim_revision(instance):
+    """Move the stored revision on, if it is still the one ``instance`` was loaded at.
+
+    One conditional UPDATE: of two concurrent saves from the same revision,
+    exactly one matches the row; the other raises :class:`EditConflict`.
+    """
+    claimed = (
+        type(instance)
+        ._base_manager.filter(pk=instance.pk, revision=instance.revision)
+        .update(revision=F("revision") + 1)
+    )
+    if not claimed:
+        raise EditConflict(instance)
+    instance.revision += 1
 
 
 class PositionQuerySet(models.QuerySet):
@@ -718,6 +787,16 @@ class Position(models.Model):
         _("attribution"), max_length=12, choices=Attribution, default=Attribution.DIRECT
     )
     note = models.TextField(_("editor's note"), blank=True)
+    orphaned = models.BooleanField(
+        _("orphaned"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "The text was changed and the passage is no longer in it: the offsets are those of "
+            "the old text. Hidden from readers until an editor places it again."
+        ),
+    )
+    revision = models.PositiveIntegerField(_("revision"), default=1, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # Derived by the search analyzer from quote and summary (statements.analysis).
@@ -768,26 +847,47 @@ class Position(models.Model):
         return f"{self.release.public_id}#p{self.number}"
 
     def save(self, *args, **kwargs):
+        """Save a passage that fits the text, or an orphan left as it was.
+
+        An orphaned position (statements.anchoring) keeps its old offsets,
+        which no longer fit the text; it can be saved with other changes as
+        long as those offsets stay as they were. Placing it on the text again
+        (offsets and quote that fit) makes it an ordinary position again.
+        """
+        adding = self._state.adding
         problem = self.anchor_problem()
-        if problem:
+        if problem and not (self.orphaned and not adding and self._anchor_unchanged()):
             raise ValidationError(
                 gettext("Position refused: %(problem)s") % {"problem": gettext(problem)}
             )
-        self.prefix, self.suffix = text.context(self.release.body, self.start, self.end)
+        if not problem:
+            self.orphaned = False
+            self.prefix, self.suffix = text.context(self.release.body, self.start, self.end)
         fields, surfaces = search_index.search_fields(
             *(getattr(self, name) for name in self.SEARCHED_FIELDS)
         )
         for name, value in fields.items():
             setattr(self, name, value)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"], "revision", "orphaned", "prefix", "suffix", *fields
+            }  # fmt: skip
         with transaction.atomic():
             if self.number is None:
                 self.number = self.release.next_position_number()
+            if not adding:
+                claim_revision(self)
             super().save(*args, **kwargs)
             search_index.record_terms(surfaces)
             listing().refresh([self.release_id])
 
     def get_absolute_url(self):
         return f"{self.release.get_absolute_url()}#p{self.number}"
+
+    def _anchor_unchanged(self):
+        return Position.objects.filter(
+            pk=self.pk, start=self.start, end=self.end, quote=self.quote
+        ).exists()
 
     @property
     def anchor(self):
@@ -802,6 +902,10 @@ class Position(models.Model):
     def clean(self):
         if self.release_id is None or self.start is None or self.end is None:
             return
+        if getattr(self, "anchor_follows_text", False):
+            return  # untouched in a form that changes the text: re-anchoring places it
+        if self.orphaned and self.pk is not None and self._anchor_unchanged():
+            return  # left where it was; placed again by selecting its passage
         problem = self.anchor_problem()
         if problem:
             raise ValidationError({"quote": gettext(problem)})

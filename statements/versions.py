@@ -61,11 +61,18 @@ def snapshot(release, position_model=None):
             **{name: getattr(p, name) for name in POSITION_FIELDS},
             "topics": sorted(t.slug for t in p.topics.all()),
         }
-        for p in position_model.objects.filter(release_id=release.pk)
+        # An orphaned position has no passage in this text: not part of the public version.
+        # (Migration 0008's historical model predates orphans.)
+        for p in position_model.objects.filter(release_id=release.pk, **_placed(position_model))
         .prefetch_related("topics")
         .order_by("number")
     ]
     return data
+
+
+def _placed(position_model):
+    names = {f.name for f in position_model._meta.get_fields()}
+    return {"orphaned": False} if "orphaned" in names else {}
 
 
 def _plain(value):

@@ -242,7 +242,7 @@ def citation_download(request, public_id, fmt):
     if version is not None:
         shown, _relays, positions = versions.rebuild(release, version.snapshot)
     else:
-        positions = list(release.positions.all())
+        positions = list(release.positions.filter(orphaned=False))
     if position_number is not None:
         position = next((p for p in positions if p.number == position_number), None)
         if position is None:
@@ -339,7 +339,11 @@ class ReleaseDetailView(DetailView):
             .select_related("source")
             .prefetch_related(
                 "relayed_from",
-                Prefetch("positions", queryset=Position.objects.prefetch_related("topics")),
+                Prefetch(
+                    "positions",
+                    # An orphaned position has no passage in the text (statements.anchoring).
+                    queryset=Position.objects.filter(orphaned=False).prefetch_related("topics"),
+                ),
             ),
             public_id=self.kwargs["public_id"],
         )

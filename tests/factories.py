@@ -79,6 +79,7 @@ def release_form_data(release, with_positions=True, **changes):
     """
     positions = list(release.positions.order_by("start", "number")) if with_positions else []
     data = {
+        "expected_revision": release.revision,
         "status": release.status,
         "withdrawal_reason": release.withdrawal_reason,
         "title": release.title,
@@ -104,6 +105,7 @@ def release_form_data(release, with_positions=True, **changes):
         data.update(
             {
                 f"positions-{i}-id": p.pk,
+                f"positions-{i}-expected_revision": p.revision,
                 f"positions-{i}-release": release.pk,
                 f"positions-{i}-stance": p.stance,
                 f"positions-{i}-attribution": p.attribution,
@@ -122,6 +124,7 @@ def release_form_data(release, with_positions=True, **changes):
 def position_form_data(position, **changes):
     """The Position admin change form's POST data for ``position``, with ``changes``."""
     data = {
+        "expected_revision": position.revision,
         "start": position.start,
         "end": position.end,
         "quote": position.quote,
