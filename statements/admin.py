@@ -21,10 +21,12 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import anchoring, merging, search, text
+from . import anchoring, merging, search
+from .admin_annotate import AnnotationAdminMixin
 from .admin_history import ReleaseHistoryMixin
 from .admin_import import ImportAdminMixin
 from .dates import format_partial_date
+from .forms import SanitizingFormMixin
 from .models import EditConflict, Position, PublicIdentifier, Release, Source, Topic
 
 RTL_TEXTAREA = {"dir": "rtl", "lang": "ar", "class": "csto-arabic"}
@@ -64,37 +66,6 @@ class ArabicSearchMixin:
         if search_term.isdigit():
             matched = matched | queryset.filter(**{self.public_id_lookup: int(search_term)})
         return matched, False
-
-
-class SanitizingFormMixin:
-    """Sanitize text fields as at ingest and keep a report of what changed, for the editor.
-
-    ``sanitized_fields`` are multi-line texts; ``single_line_fields`` are
-    names, titles and the like.
-    """
-
-    sanitized_fields: tuple[str, ...] = ()
-    single_line_fields: tuple[str, ...] = ()
-
-    def _clean_text(self, name, single_line):
-        value = self.cleaned_data.get(name) or ""
-        try:
-            clean, report = (text.sanitize_line if single_line else text.sanitize)(value)
-        except text.TextError as error:
-            self.add_error(name, str(error))
-            return value
-        if report.changed or report.invisible_kept:
-            label = self.fields[name].label
-            self.sanitation_notes.extend(f"{label}: {m}" for m in report.messages(gettext))
-        return clean
-
-    def clean(self):
-        self.sanitation_notes = []
-        cleaned = super().clean()
-        for name in self.sanitized_fields + self.single_line_fields:
-            if name in cleaned:
-                cleaned[name] = self._clean_text(name, name in self.single_line_fields)
-        return cleaned
 
 
 class SanitationMessagesMixin:
@@ -429,7 +400,12 @@ class TopicAdmin(StableSlugMixin, SanitationMessagesMixin, HistoryAdmin):
 
 @admin.register(Release)
 class ReleaseAdmin(
-    ImportAdminMixin, ReleaseHistoryMixin, ArabicSearchMixin, SanitationMessagesMixin, HistoryAdmin
+    AnnotationAdminMixin,
+    ImportAdminMixin,
+    ReleaseHistoryMixin,
+    ArabicSearchMixin,
+    SanitationMessagesMixin,
+    HistoryAdmin,
 ):
     Media = ArabicTextMedia
     form = ReleaseAdminForm

@@ -205,7 +205,12 @@ class ImportForm(forms.Form):
         if self.has_error("text") or self.has_error("file"):
             return cleaned
         upload = self._upload(cleaned.get("text") or "", cleaned.get("file"))
-        records = read_records(upload)
+        try:
+            records = read_records(upload)
+        except importers.RecordError as error:
+            raise forms.ValidationError(
+                _("The text cannot be imported: %(error)s"), params={"error": str(error)}
+            ) from None
         if not records:
             raise forms.ValidationError(_("The file holds no records."), code="empty")
         if upload.is_txt:
@@ -234,7 +239,7 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(
                 _("The text cannot be imported: %(error)s"), params={"error": str(error)}
             ) from None
-        if source is None and importers.existing_release(data) is None:
+        if source is None and not self.has_error("source") and not importers.existing_release(data):
             if not data.agency:
                 self.add_error(
                     "source", _("The first line names no agency: choose the source of the text.")
@@ -276,31 +281,35 @@ class RecordResult:
     url: str = ""  # the release's page in the admin
 
 
-def import_upload(cleaned) -> list[RecordResult]:
+def import_upload(cleaned, may_add_sources) -> list[RecordResult]:
     """Import every record of a valid form's upload, each in its own transaction.
 
     As in the command, one bad record is reported and the others still import.
     The form's source and date apply to a text (``.txt``); ``.jsonl`` records
-    carry their own.
+    carry their own, and create the sources they name if the editor may.
     """
     upload = cleaned["upload"]
     source = cleaned.get("source") if upload.is_txt else None
     date = cleaned.get("published") if upload.is_txt else None
     results = []
     for where, parse in cleaned["records"]:
-        result = import_record(where, parse, source, date, cleaned.get("inferred", False))
+        result = import_record(
+            where, parse, source, date, cleaned.get("inferred", False), may_add_sources
+        )
         result.notes = editor_notes(result, upload.is_txt, source)
         results.append(result)
     return results
 
 
-def import_record(where, parse, source, date, inferred) -> RecordResult:
+def import_record(where, parse, source, date, inferred, may_add_sources) -> RecordResult:
     result = RecordResult(where)
     try:
         result.data = data = parse()
         if date:
             data.published_on, data.published_precision = date
             data.published_inferred = inferred
+        if not may_add_sources:
+            check_sources_exist(data)
         with transaction.atomic():
             release, created, notes = importers.save_release(
                 data, default_source=source, status=Release.Status.DRAFT
@@ -315,6 +324,27 @@ def import_record(where, parse, source, date, inferred) -> RecordResult:
     result.release = release
     result.importer_notes = notes
     return result
+
+
+def check_sources_exist(data):
+    """Refuse a new record naming unknown sources, which the importer would create.
+
+    The command is run by whoever runs the server; here the editor's own
+    permission to add sources is what counts.
+    """
+    unknown = [
+        name
+        for name in [data.source_name, *data.relayed_from]
+        if name and not importers.find_source(name)
+    ]
+    if unknown and not importers.existing_release(data):
+        raise importers.RecordError(
+            gettext(
+                "it names sources that are not in the archive (%(names)s), and you may not add "
+                "sources: ask a publisher, or import it without them"
+            )
+            % {"names": ", ".join(unknown)}
+        )
 
 
 def editor_notes(result, is_txt, chosen_source) -> list[tuple[int, str]]:
@@ -411,7 +441,7 @@ class ImportAdminMixin:
                         "their own, and were imported with them."),
                 messages.WARNING,
             )  # fmt: skip
-        results = import_upload(form.cleaned_data)
+        results = import_upload(form.cleaned_data, request.user.has_perm("statements.add_source"))
         if len(results) > 1:
             return self._render_import(request, self._import_form(), results)
         return self._single_result(request, form, results[0])
@@ -428,30 +458,30 @@ class ImportAdminMixin:
             for level, note in result.notes:
                 self.message_user(request, note, level)
             return self._render_import(request, form)
-        release = result.release
+        release, page = result.release, self._release_url(result.release)
         if result.action == "exists":
-            self.message_user(
-                request,
+            # Nothing new to open: back to the form, with the way to the release.
+            message, level, target = (
                 format_html(
                     '{} <a href="{}">{}</a>',
                     gettext("This text is already in the archive; nothing was imported:"),
-                    self._release_url(release),
+                    page,
                     release_label(release),
                 ),
                 messages.WARNING,
+                request.path,
             )
         else:
-            self.message_user(
-                request,
+            message, level, target = (
                 gettext("Imported as a draft: %(release)s. Annotate it below.")
                 % {"release": release_label(release)},
                 messages.SUCCESS,
+                page,
             )
+        self.message_user(request, message, level)
         for level, note in result.notes:
             self.message_user(request, note, level)
-        if result.action == "exists":
-            return HttpResponseRedirect(request.path)
-        return HttpResponseRedirect(self._release_url(release))
+        return HttpResponseRedirect(target)
 
     def _release_url(self, release):
         """The release's annotation page, or its change page where there is none."""

@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 
 from statements.admin_import import MAX_IMPORT_BYTES
 from statements.demo import DEMO_DIR
-from statements.models import Release
+from statements.models import Release, Source
 from tests.factories import admin_url, make_source, make_user
 
 pytestmark = pytest.mark.django_db
@@ -316,6 +316,26 @@ class TestPage:
         changelist = client.get(admin_url(Release, "changelist"))
         assert changelist.status_code == 200
         assert import_url() not in changelist.text
+
+    def test_only_who_may_add_sources_creates_them(self, sana):
+        client = Client()
+        user = make_user()
+        user.user_permissions.add(
+            *Permission.objects.filter(codename__in=["view_release", "add_release"])
+        )
+        client.force_login(user)
+        client.cookies["django_language"] = "en"
+        records = [
+            {"body": "بيان أول", "source": "سانا"},
+            {"body": "بيان ثان", "source": "مصدر جديد"},
+            {"body": "بيان ثالث", "source": "سانا", "relayed_from": ["مصدر آخر"]},
+        ]
+        content = "\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+        response = upload(client, "batch.jsonl", content)
+        actions = [r.action for r in response.context["results"]]
+        assert actions == ["created", "error", "error"]
+        assert "(مصدر جديد), and you may not add sources" in response.context["results"][1].message
+        assert list(Source.objects.values_list("name", flat=True)) == ["سانا"]
 
     def test_changelist_links_to_the_page(self, editor_client):
         response = editor_client.get(admin_url(Release, "changelist"))
