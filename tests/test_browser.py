@@ -36,6 +36,17 @@ FLAGS = [
 
 pytestmark = pytest.mark.browser
 ADMIN_PASSWORD = "a-long-browser-test-password"
+# An editor (not a publisher) and two drafts of seed 000 to annotate, one of them with
+# an emoji (two UTF-16 units per code point) and an RLM before the text.
+DESK_SETUP = f"""
+from django.contrib.auth.models import Group, User
+from statements.models import Release
+editor = User.objects.create_user("editor", password="{ADMIN_PASSWORD}", is_staff=True)
+editor.groups.add(Group.objects.get(name="editors"))
+seed = Release.objects.get(public_id=1)
+for title, before in (("مسودة للتعليق", ""), ("مسودة برمز تعبيري", "🇷🇺 تمهيد\\u200f قصير.\\n")):
+    Release.objects.create(title=title, body=before + seed.body, source=seed.source)
+"""
 
 
 def chromium_path():
@@ -74,6 +85,7 @@ def site(tmp_path_factory):
         ["migrate", "--verbosity", "0"],
         ["load_demo"],
         ["ensure_admin", "admin", "--password-file", str(password)],
+        ["shell", "--no-imports", "-c", DESK_SETUP],
     ):
         subprocess.run(manage + command, env=env, check=True, capture_output=True)
     with socket.socket() as probe:
@@ -312,6 +324,9 @@ def test_no_page_breaks_the_content_security_policy(browser, site):
         "/admin/",
         "/admin/statements/release/",
         "/admin/statements/release/1/change/",
+        "/admin/statements/release/1/annotate/",
+        "/admin/statements/release/1/changes/",
+        "/admin/statements/release/import/",
         "/admin/statements/position/add/",
         "/admin/statements/topic/",
     ):
