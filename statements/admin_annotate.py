@@ -32,7 +32,7 @@ from . import analysis, text
 from .forms import SanitizingFormMixin
 from .models import EditConflict, Position, Release, Topic
 
-# Keys 1–6 choose a stance in the panel (in this order; shown beside each choice).
+# Keys 1–9 choose a stance in the panel (in this order; shown beside each choice).
 STANCE_KEYS = {stance: str(n) for n, stance in enumerate(Position.Stance.values, start=1)}
 TOPIC_RESULTS = 12
 

@@ -5,6 +5,8 @@ script calls them, and as a plain form without JavaScript), the change form,
 and the models' own rules. Runs on SQLite and PostgreSQL.
 """
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -78,7 +80,8 @@ class TestRecordingByServer:
         assert response.status_code == 400
         payload = response.json()
         # "The quote is not the text at these offsets." (the desk speaks Arabic)
-        assert payload["errors"]["quote"] == ["المقطع المقتبس لا يطابق النص الواقع بين هذين الموضعين."]
+        refusal = "المقطع المقتبس لا يطابق النص الواقع بين هذين الموضعين."
+        assert payload["errors"]["quote"] == [refusal]
         assert not Position.objects.exists()
 
     @pytest.mark.parametrize("where", ["end", "start"])
@@ -212,9 +215,8 @@ class TestRecordingByServer:
         assert 'data-mark="RLM"' in response.text
         assert 'data-p="1 2"' in response.text and "depth-2" in response.text
         # The rendered text is the body, character for character (offsets depend on it).
-        import re
-
-        spans = re.findall(r'<span class="seg[^"]*" data-start="(\d+)"[^>]*>([^<]*)</span>', response.text)
+        seg = r'<span class="seg[^"]*" data-start="(\d+)"[^>]*>([^<]*)</span>'
+        spans = re.findall(seg, response.text)
         assert "".join(t for _, t in spans) == body
         assert all(body[int(s) :].startswith(t) for s, t in spans)
 
@@ -270,7 +272,7 @@ class TestReanchoring:
     def test_indistinguishable_duplicates_orphan_rather_than_guess(self):
         body = "أ الحوار ب"
         new = "جج الحوار د جج الحوار د"
-        release, position = self.place(body, "الحوار", new)
+        _release, position = self.place(body, "الحوار", new)
         # Both occurrences match the old surroundings equally badly: no guess.
         assert position.orphaned
 
