@@ -26,10 +26,8 @@ from .admin_annotate import AnnotationAdminMixin
 from .admin_history import ReleaseHistoryMixin
 from .admin_import import ImportAdminMixin
 from .dates import format_partial_date
-from .forms import SanitizingFormMixin
+from .forms import RTL_TEXTAREA, SanitizingFormMixin
 from .models import EditConflict, Position, PublicIdentifier, Release, Source, Topic
-
-RTL_TEXTAREA = {"dir": "rtl", "lang": "ar", "class": "csto-arabic"}
 
 
 def can_publish(user):

@@ -29,7 +29,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import analysis, text
-from .forms import SanitizingFormMixin
+from .forms import RTL_TEXTAREA, SanitizingFormMixin
 from .models import EditConflict, Position, Release, Topic
 
 # Keys 1–9 choose a stance in the panel (in this order; shown beside each choice).
@@ -51,17 +51,11 @@ class AnnotationForm(SanitizingFormMixin, forms.ModelForm):
         widgets = {
             "start": forms.NumberInput(attrs={"min": 0, "class": "offset"}),
             "end": forms.NumberInput(attrs={"min": 1, "class": "offset"}),
-            "quote": forms.Textarea(
-                attrs={"dir": "rtl", "lang": "ar", "class": "csto-arabic", "rows": 3}
-            ),
+            "quote": forms.Textarea(attrs={**RTL_TEXTAREA, "rows": 3}),
             "stance": forms.RadioSelect,
             "topics": forms.SelectMultiple(attrs={"size": 8}),
-            "summary": forms.TextInput(
-                attrs={"dir": "rtl", "lang": "ar", "class": "csto-arabic", "size": 50}
-            ),
-            "note": forms.Textarea(
-                attrs={"dir": "rtl", "lang": "ar", "class": "csto-arabic", "rows": 2}
-            ),
+            "summary": forms.TextInput(attrs={**RTL_TEXTAREA, "size": 50}),
+            "note": forms.Textarea(attrs={**RTL_TEXTAREA, "rows": 2}),
         }
 
     def __init__(self, *args, release, **kwargs):

@@ -536,9 +536,20 @@ class ReleaseHistoryMixin:
         return TemplateResponse(request, "admin/statements/release/restore.html", context)
 
     def _restore(self, request, release_pk, record):
-        # Loaded fresh, right before the save: the revision is the stored one, so
-        # only a save made in the last instant by someone else is refused.
+        # Loaded fresh, right before the save; the revision the confirmation page showed
+        # travels with the form, so a change made since is never silently undone.
         release = Release.objects.get(pk=release_pk)
+        if request.POST.get("expected_revision") != str(release.revision):
+            self.message_user(
+                request,
+                gettext(
+                    "This release was changed since you opened the confirmation page; nothing "
+                    "was restored. Look at the latest change, then restore again if it is "
+                    "still needed."
+                ),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(self._history_url("changes", release))
         if all(getattr(release, n) == getattr(record, n) for n in TEXT_FIELDS):
             self.message_user(
                 request,

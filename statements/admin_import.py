@@ -30,6 +30,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import importers, text
+from .forms import RTL_TEXTAREA
 from .models import Release, Source
 
 # Large enough for any single statement and for a sizeable batch; larger
@@ -38,15 +39,13 @@ MAX_IMPORT_BYTES = 2 * 1024 * 1024
 EXTENSIONS = (".txt", ".jsonl")
 # A paste is read as this file would be (its name is what the result page shows).
 PASTED_NAME = "pasted.txt"
-# As in statements.admin (not imported from there: admin imports this module).
-RTL_TEXTAREA = {"dir": "rtl", "lang": "ar", "class": "csto-arabic"}
 
 
 @dataclass(frozen=True)
 class InMemoryFile:
     """A paste or an upload, with what the importer's file reader asks of a path.
 
-    ``importers._records`` is what splits a file into records for the command
+    ``importers.records`` is what splits a file into records for the command
     (UTF-8, byte-order mark, JSON Lines ending at LF only); feeding it the
     upload keeps one reader for both, instead of a copy that could drift.
     """
@@ -68,7 +67,7 @@ class InMemoryFile:
 
 def read_records(upload: InMemoryFile):
     """[(where, parse)] for each record of the upload, as the command reads a file."""
-    return list(importers._records(upload))
+    return list(importers.records(upload))
 
 
 # The form ------------------------------------------------------------------

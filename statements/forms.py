@@ -4,6 +4,9 @@ from django.utils.translation import gettext
 
 from . import text
 
+# Attributes of an Arabic text input: right to left, in the reading font (static/css/admin.css).
+RTL_TEXTAREA = {"dir": "rtl", "lang": "ar", "class": "csto-arabic"}
+
 
 class SanitizingFormMixin:
     """Sanitize text fields as at ingest and keep a report of what changed, for the editor.

@@ -416,7 +416,7 @@ def _flatten(error: ValidationError) -> str:
     return " ".join(map(str, error.messages))
 
 
-def _records(path: Path) -> Iterable[tuple[str, Callable[[], ReleaseData]]]:
+def records(path: Path) -> Iterable[tuple[str, Callable[[], ReleaseData]]]:
     """Yield (where, parse) for each record of a file; parse raises RecordError."""
     raw_bytes = path.read_bytes()
     try:
@@ -487,11 +487,11 @@ def _import_all(paths, result, source, txt_date, inferred, status, progress):
             result.outcomes.append(Outcome(str(path), "error", message="not a .txt or .jsonl file"))
             continue
         try:
-            records = list(_records(path))
+            found = list(records(path))
         except (OSError, RecordError) as error:
             result.outcomes.append(Outcome(path.name, "error", message=str(error)))
             continue
-        for where, parse in records:
+        for where, parse in found:
             result.outcomes.append(
                 _import_one(where, parse, path, source, txt_date, inferred, status)
             )

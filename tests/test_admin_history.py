@@ -39,6 +39,11 @@ def url(name, release, *args):
     return reverse(f"admin:statements_release_{name}", args=[release.pk, *args])
 
 
+def seen(release):
+    """The restore form's POST, as the confirmation page (loaded now) sends it."""
+    return {"expected_revision": Release.objects.get(pk=release.pk).revision}
+
+
 def fresh(release):
     return Release.objects.get(pk=release.pk)
 
@@ -238,7 +243,7 @@ class TestRestore:
     def test_post_restores_the_text_and_re_anchors_the_positions(self, editor_client, editor):
         release, both, newer_only, original = self.make_history(editor)
         response = english(editor_client).post(
-            url("restore", release, original.history_id), follow=True
+            url("restore", release, original.history_id), seen(release), follow=True
         )
         assert response.redirect_chain[-1][0] == admin_url(Release, "change", release.pk)
         release = fresh(release)
@@ -267,7 +272,9 @@ class TestRestore:
         release = make_release(status=Release.Status.DRAFT)
         release = save_as(editor, release, title="عنوان")
         latest = release.history.order_by("-history_date").first()
-        response = english(editor_client).post(url("restore", release, latest.history_id))
+        response = english(editor_client).post(
+            url("restore", release, latest.history_id), seen(release)
+        )
         assert response.status_code == 302
         assert fresh(release).revision == release.revision
         assert release.history.count() == 2
@@ -283,10 +290,22 @@ class TestRestore:
         restore = url("restore", release, original.history_id)
         assert editor_client.get(url("changes", release)).status_code == 200
         assert editor_client.get(restore).status_code == 403
-        assert editor_client.post(restore).status_code == 403
+        assert editor_client.post(restore, seen(release)).status_code == 403
         assert fresh(release).body == NEW_BODY
-        assert publisher_client.post(restore).status_code == 302
+        assert publisher_client.post(restore, seen(release)).status_code == 302
         assert fresh(release).body == BODY
+
+    def test_a_change_made_since_the_confirmation_page_is_not_undone(self, editor_client, editor):
+        release, _both, _newer, original = self.make_history(editor)
+        confirmed = seen(release)
+        save_as(editor, fresh(release), title="تغيير لاحق")
+        response = english(editor_client).post(
+            url("restore", release, original.history_id), confirmed, follow=True
+        )
+        assert fresh(release).body == INTRO + BODY
+        assert fresh(release).title == "تغيير لاحق"
+        errors = [text for level, text in messages_of(response) if level == constants.ERROR]
+        assert errors and "changed since you opened the confirmation page" in errors[0]
 
     def test_a_conflicting_save_is_reported_not_a_500(self, editor_client, editor, monkeypatch):
         release, _both, _newer, original = self.make_history(editor)
@@ -296,7 +315,7 @@ class TestRestore:
 
         monkeypatch.setattr(Release, "save", conflict)
         response = english(editor_client).post(
-            url("restore", release, original.history_id), follow=True
+            url("restore", release, original.history_id), seen(release), follow=True
         )
         assert response.status_code == 200
         monkeypatch.undo()
@@ -312,7 +331,7 @@ class TestRestore:
         original = duplicate.history.order_by("history_date").first()
         merging.merge(duplicate, kept)
         response = english(publisher_client).post(
-            url("restore", duplicate, original.history_id), follow=True
+            url("restore", duplicate, original.history_id), seen(duplicate), follow=True
         )
         assert fresh(duplicate).status == Release.Status.MERGED
         assert any("merged release cannot be restored" in t for _l, t in messages_of(response))
