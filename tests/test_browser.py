@@ -36,8 +36,9 @@ FLAGS = [
 
 pytestmark = pytest.mark.browser
 ADMIN_PASSWORD = "a-long-browser-test-password"
-# An editor (not a publisher) and two drafts of seed 000 to annotate, one of them with
-# an emoji (two UTF-16 units per code point) and an RLM before the text.
+# An editor (not a publisher), two drafts of the first demo release to annotate (one
+# with an emoji, two UTF-16 units per code point, and an RLM before the text) and one of
+# the second (public identifiers 3, 4 and 5).
 DESK_SETUP = f"""
 from django.contrib.auth.models import Group, User
 from statements.models import Release
@@ -46,6 +47,8 @@ editor.groups.add(Group.objects.get(name="editors"))
 seed = Release.objects.get(public_id=1)
 for title, before in (("مسودة للتعليق", ""), ("مسودة برمز تعبيري", "🇷🇺 تمهيد\\u200f قصير.\\n")):
     Release.objects.create(title=title, body=before + seed.body, source=seed.source)
+other = Release.objects.get(public_id=2)
+Release.objects.create(title="مسودة ثانية للتعليق", body=other.body, source=other.source)
 """
 
 

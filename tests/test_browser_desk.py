@@ -7,13 +7,17 @@ RLM). The passage is selected right to left, from inside its first word to insid
 screenshots of the annotation view go to $CSTO_SCREENSHOTS.
 """
 
+import importlib
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.test_browser import ADMIN_PASSWORD, SHOTS, browser, site  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
-DRAFTS = {"plain": 3, "emoji": 4}  # public identifiers of DESK_SETUP's drafts
+DRAFTS = {"plain": 3, "emoji": 4, "second": 5}  # public identifiers of DESK_SETUP's drafts
 PASSAGE = "تسوية سياسية للأزمة في سورية"
 
 
@@ -132,4 +136,97 @@ def test_a_refusal_is_a_clear_message(browser, site):  # noqa: F811
     )
     assert "لا يطابق النص" in page.locator("#panel-status").inner_text()
     assert page.locator("#annotation-form .js-error").count() >= 1
+    page.context.close()
+
+
+DEMO = json.loads(
+    (Path(__file__).resolve().parents[1] / "statements/demo/demo.json").read_text("utf-8")
+)
+CODEBOOK = {
+    slug: (name_ar, name_en)
+    for slug, _kind, name_ar, name_en, *_rest in importlib.import_module(
+        "statements.migrations.0002_starter_codebook"
+    ).CODEBOOK
+}
+
+
+def select_quote(page, quote):
+    """Select ``quote`` in the text across however many highlighted pieces it spans, from
+    inside its first word to inside its last (the page snaps to whole words)."""
+    found = page.evaluate(
+        """quote => {
+          const data = JSON.parse(document.getElementById('annotation-data').textContent);
+          const at = data.body.indexOf(quote);
+          if (at === -1 || data.body.indexOf(quote, at + 1) !== -1) return false;
+          let start = Array.from(data.body.slice(0, at)).length;
+          let end = start + Array.from(quote).length;
+          const chars = Array.from(quote);
+          if (/\\p{L}/u.test(chars[0]) && /\\p{L}/u.test(chars[1])) start += 1;
+          if (/\\p{L}/u.test(chars.at(-1)) && /\\p{L}/u.test(chars.at(-2))) end -= 1;
+          const point = cp => {
+            for (const seg of document.querySelectorAll('#text .seg')) {
+              const from = Number(seg.dataset.start);
+              const units = Array.from(seg.textContent);
+              if (cp >= from && cp < from + units.length) {
+                return [seg.firstChild, units.slice(0, cp - from).join('').length];
+              }
+            }
+            const last = [...document.querySelectorAll('#text .seg')].at(-1);
+            return [last.firstChild, last.firstChild.length];
+          };
+          getSelection().setBaseAndExtent(...point(start), ...point(end));
+          return true;
+        }""",
+        quote,
+    )
+    assert found, f"{quote[:30]!r}… is not once in the text"
+    page.locator("#text").dispatch_event("mouseup")
+
+
+def choose_named_topic(page, slug):
+    name_ar, name_en = CODEBOOK[slug]
+    page.fill("#topic-search", name_ar)
+    option = page.locator("#topic-results li", has_text=f"{name_ar} — {name_en}").first
+    option.wait_for(state="visible")
+    option.click()
+
+
+@pytest.mark.parametrize("draft", ["plain", "second"])
+def test_an_editor_annotates_a_seed_text_completely(browser, site, draft):  # noqa: F811
+    """Every position of the demo archive's hand annotation, recorded again by selection on
+    a draft of the same text: overlapping passages, passages spanning earlier highlights,
+    two to four topics each, every stance by its key."""
+    page = editor_page(browser, site)
+    page.goto(f"{site}/admin/statements/release/{DRAFTS[draft]}/annotate/")
+    body = json.loads(page.locator("#annotation-data").text_content())["body"]
+    release = next(r for r in DEMO["releases"] if r["positions"][0]["quote"] in body)
+    keys = json.loads(page.locator("#annotation-data").text_content())["stanceKeys"]
+    for number, position in enumerate(release["positions"], start=1):
+        if number == 1:
+            # The keyboard way: type the passage in the find box, Enter selects it.
+            page.fill("#find-input", position["quote"])
+            page.locator("#find-input").press("Enter")
+            page.locator('input[name="stance"]').first.focus()
+        else:
+            select_quote(page, position["quote"])
+        assert page.input_value("#id_quote") == position["quote"], number
+        page.keyboard.press(keys[position["stance"]])
+        for slug in position["topics"]:
+            choose_named_topic(page, slug)
+        page.select_option("#id_attribution", position["attribution"])
+        page.fill("#id_summary", position["summary"])
+        page.locator("#save-position").click()
+        page.wait_for_function(
+            "n => document.getElementById('panel-status').textContent.includes('#p' + n)",
+            arg=number,
+        )
+        assert highlighted(page, number) == position["quote"], number
+    page.reload()
+    assert page.locator(".positions .position").count() == len(release["positions"])
+    for number, position in enumerate(release["positions"], start=1):
+        item = page.locator(f"#pos-{number}")
+        assert item.locator(".topic").count() == len(position["topics"]), number
+        assert highlighted(page, number) == position["quote"], number
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"annotate-{draft}-complete.png"), full_page=True)
     page.context.close()
