@@ -17,6 +17,8 @@ from django.db.models import Count, Exists, OuterRef, Subquery
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -90,11 +92,21 @@ class RevisionFormMixin(forms.Form):
             self.fields["expected_revision"].initial = self.instance.revision
 
     def conflict_message(self, current):
-        return gettext(
+        message = gettext(
             "Someone else saved this record while you were editing it (now at revision "
             "%(current)s, you opened revision %(mine)s). Nothing of yours was saved yet: "
             "open the record in a new tab to see their change, then make yours again."
         ) % {"current": current, "mine": self.instance.revision}
+        release_pk = getattr(self.instance, "release_id", None) or self.instance.pk
+        if not isinstance(self.instance, (Release, Position)) or release_pk is None:
+            return message
+        changes = reverse("admin:statements_release_changes", args=[release_pk])
+        return format_html(
+            '{} <a href="{}" target="_blank" rel="noopener">{}</a>',
+            message,
+            changes,
+            gettext("See what changed (opens a new tab)"),
+        )
 
     def clean(self):
         cleaned = super().clean()

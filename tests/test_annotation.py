@@ -311,6 +311,8 @@ class TestOptimisticLocking:
         response = second.post(admin_url(Release, "change", release.pk), theirs)
         assert response.status_code == 200
         assert "Someone else saved this record" in response.text
+        changes = admin_url(Release, "changes", release.pk)
+        assert f'<a href="{changes}" target="_blank"' in response.text
         # The second editor's input is still in the form, not lost.
         assert "عنوان المحرر الثاني" in response.text
         release.refresh_from_db()
