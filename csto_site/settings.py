@@ -6,6 +6,7 @@ laptop: SQLite next to the code and DEBUG off unless asked for. Set
 CI). Every production knob is listed in the README's "Configuration" table.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def env_int(name, default):
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# A reverse proxy in front sets X-Forwarded-Proto and appends to X-Forwarded-For.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
 
 # Without DJANGO_SECRET_KEY a clearly-marked development key is used, so the
 # laptop set-up and the tests need nothing; `manage.py check --deploy` fails
@@ -66,11 +69,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
+    "axes",
     "statements",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The database down: a 503 page with Retry-After, and reconnection by itself.
+    "statements.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "statements.middleware.ChosenLanguageMiddleware",
@@ -83,7 +89,28 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# A failed CSRF check (a form sent from a stale page, or without the site's cookie)
+# gets the site's 403 page, which says to reload the page and send the form again.
+CSRF_FAILURE_VIEW = "statements.middleware.csrf_failure"
+
+# Password guessing on the admin login: django-axes locks a username from an address
+# after AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_MINUTES; a success resets it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# The address a login comes from: behind the reverse proxy, the one it appended to
+# X-Forwarded-For (statements.security.client_ip), never one the client wrote.
+AXES_CLIENT_IP_CALLABLE = "statements.security.client_ip"
 
 ROOT_URLCONF = "csto_site.urls"
 WSGI_APPLICATION = "csto_site.wsgi.application"
@@ -123,6 +150,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+# PgBouncer in transaction pooling mode cannot keep a server-side cursor across
+# transactions: with DATABASE_PGBOUNCER=1, .iterator() reads in client-side chunks.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_PGBOUNCER", False)
 # The test database's name, when two test runs share a server (tests/test_replica.py).
 if os.environ.get("DATABASE_TEST_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["DATABASE_TEST_NAME"]}
@@ -186,9 +216,7 @@ LOGIN_URL = "admin:login"
 # TLS is usually ended by the reverse proxy; set DJANGO_SECURE_SSL_REDIRECT=1
 # when Django should redirect plain HTTP itself (check --deploy asks for it).
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
-)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

@@ -28,3 +28,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("statements.urls")),
 ]
+
+# 400, 403 and 404 are Django's own handlers, with templates/400.html, 403.html and
+# 404.html. A server error is the standalone templates/500.html, or templates/503.html
+# when the database cannot be reached (statements.middleware.DatabaseUnavailableMiddleware).
+handler500 = "statements.middleware.server_error"

@@ -30,10 +30,10 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from .limits import MAX_QUERY_LENGTH, MAX_QUERY_TERMS
+
 ANALYZER_VERSION = 1
 
-MAX_QUERY_LENGTH = 500
-MAX_QUERY_TERMS = 12
 MIN_FUZZY_LENGTH = 4
 
 # Characters deleted by the fold: harakat and other Arabic marks, Quranic

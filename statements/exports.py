@@ -3,8 +3,9 @@
 The filters are the listing's own (statements.filters), read from the same
 query string, so ``/positions/?place=syria`` becomes
 ``/positions/export.csv?place=syria``. Exports stream every matching row in
-chunks, so a large export never holds the archive in memory. Positions carry
-their exact quote next to its offsets: a reader can check ``body[start:end]``.
+chunks, so a large export never holds the archive in memory; they have no row
+cap, on purpose (statements.limits says why). Positions carry their exact quote
+next to its offsets: a reader can check ``body[start:end]``.
 """
 
 import csv
@@ -19,10 +20,10 @@ from django.utils.translation import gettext as _
 from . import citation
 from .dates import iso_partial_date
 from .filters import PositionFilter, ReleaseFilter
+from .limits import EXPORT_CHUNK, FEED_ITEMS
 from .models import Position, Release
 
-CHUNK = 1000
-FEED_ITEMS = 50
+CHUNK = EXPORT_CHUNK  # read at each export: tests lower it
 
 
 def releases():

@@ -26,6 +26,7 @@ from django_filters.fields import ModelChoiceField
 from . import search
 from .analysis import fold_digits
 from .dates import PARTIAL_DATE_RE
+from .limits import MAX_DATE_LENGTH, MAX_SLUG_LENGTH, MAX_YEAR, MIN_YEAR
 from .models import (
     DatePrecision,
     IssuingBody,
@@ -62,7 +63,7 @@ class PartialDate:
         if not match:
             raise ValueError(text)
         year, month, day = (int(g) if g else None for g in match.groups())
-        if not 1 <= year <= 9998:
+        if not MIN_YEAR <= year <= MAX_YEAR:
             raise ValueError(text)
         if day is not None:
             self.first = self.last = datetime.date(year, month, day)
@@ -88,7 +89,7 @@ class PartialDateField(forms.Field):
         if not value:
             return None
         try:
-            if len(value) > 10:
+            if len(value) > MAX_DATE_LENGTH:
                 raise ValueError(value)
             return PartialDate(value)
         except ValueError:
@@ -160,7 +161,17 @@ def date_bound(on, precision, value, *, end):
 
 
 class DisplayNameField(ModelChoiceField):
-    """Topics and sources listed by their name in the interface language."""
+    """Topics and sources listed by their name in the interface language; a value longer
+    than any slug is an invalid choice, found without a query."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and len(value) > MAX_SLUG_LENGTH:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value[:MAX_SLUG_LENGTH]},
+            )
+        return super().to_python(value)
 
     def label_from_instance(self, obj):
         return obj.display_name

@@ -9,11 +9,19 @@ in a cookie). URLs are the same in every language, so permalinks are too.
 
 import datetime
 import hashlib
+import logging
+import sys
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template import loader
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from django.utils.http import http_date
+from django.utils.csp import CSP, build_policy
+from django.utils.http import escape_leading_slashes, http_date
+from django.views import csrf, defaults
 
 
 class ChosenLanguageMiddleware:
@@ -82,3 +90,106 @@ class ConditionalGetMiddleware:
         patch_cache_control(response, private=True, no_cache=True)
         patch_vary_headers(response, ["Cookie"])
         return response
+
+
+# Error pages that the middleware and Django's error handling produce.
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+# How long a reader (or a crawler, or a load balancer) is asked to wait when the
+# database cannot be reached: about what a restart or a fail-over takes.
+RETRY_AFTER_SECONDS = 30
+
+logger = logging.getLogger(__name__)
+
+
+def with_page_policies(response):
+    """The site's Content-Security-Policy and X-Frame-Options on an error page made
+    outside the middleware that adds them (a failure in an outer middleware never
+    reaches those); headers already there are kept."""
+    if settings.SECURE_CSP and CSP.HEADER_ENFORCE not in response:
+        response.headers[str(CSP.HEADER_ENFORCE)] = build_policy(settings.SECURE_CSP)
+    response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS.upper())
+    return response
+
+
+def close_database_connections():
+    """Close this thread's database connections, so the next request connects afresh.
+
+    A connection inside a transaction is left alone: the transaction belongs to the
+    code that opened it (requests here run in autocommit; in practice it is a test's),
+    and closing under it would lose its work without a word.
+    """
+    for conn in connections.all(initialized_only=True):
+        if conn.in_atomic_block:
+            continue
+        try:
+            conn.close()
+        except Exception:  # A broken connection may fail to close too; it is dropped anyway.
+            logger.debug("Closing the %s database connection failed", conn.alias, exc_info=True)
+
+
+def database_unavailable(request, error):
+    """503 Service Unavailable, in both languages, without a database query.
+
+    The page is a standalone template rendered without the request, so no context
+    processor runs; readers are asked to retry, caches to keep nothing.
+    """
+    close_database_connections()
+    logger.warning(
+        "Database unavailable, answered 503 to %s %s: %s: %s",
+        request.method,
+        request.path,
+        type(error).__name__,
+        error,
+    )
+    # The page's "try again" link; never "//host/..." (another site, to a browser).
+    path = escape_leading_slashes(request.get_full_path())
+    body = loader.render_to_string("503.html", {"retry_after": RETRY_AFTER_SECONDS, "path": path})
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    response["Content-Language"] = "ar, en"
+    return with_page_policies(response)
+
+
+class DatabaseUnavailableMiddleware:
+    """The database down: a 503 page with Retry-After instead of a server error, and
+    recovery without anyone's intervention (the broken connections are closed, so the
+    next request opens a new one).
+
+    An OperationalError or InterfaceError from a view comes to ``process_exception``.
+    One raised in a middleware (sessions, the readers' conditional GETs, which read the
+    archive's state first) is turned into a response by Django before it could reach
+    this one, by the handler500 view: ``server_error`` below answers it the same way.
+    ``__call__`` catches what still propagates (DEBUG_PROPAGATE_EXCEPTIONS).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        except DATABASE_ERRORS as error:
+            return database_unavailable(request, error)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_ERRORS):
+            return database_unavailable(request, exception)
+        return None
+
+
+def server_error(request):
+    """handler500: the 503 page when the error is the database's, else the 500 page."""
+    error = sys.exc_info()[1]
+    if isinstance(error, DATABASE_ERRORS):
+        return database_unavailable(request, error)
+    return with_page_policies(defaults.server_error(request))
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the site's 403 page, explaining that the form must be sent again
+    from a reloaded page (Django's technical page, with the reason, while DEBUG)."""
+    if settings.DEBUG:
+        return csrf.csrf_failure(request, reason)
+    return render(request, "403.html", {"csrf_failure": True}, status=403)

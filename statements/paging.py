@@ -21,6 +21,8 @@ from django.db.models import F, Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from .limits import MAX_CURSOR_LENGTH, MAX_CURSOR_NUMBER
+
 
 @dataclass(frozen=True)
 class Key:
@@ -41,8 +43,10 @@ class Key:
             return None
         if self.field.endswith(("_on", "_date")):
             return datetime.date.fromisoformat(text)
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError(text)  # int() would also read "+1", " 1", "1_0" and "١"
         value = int(text)
-        if value < 0 or value > 2**62:
+        if value > MAX_CURSOR_NUMBER:
             raise ValueError(text)
         return value
 
@@ -80,8 +84,10 @@ def encode(keys, row):
 
 
 def decode(keys, text):
+    if len(text) > MAX_CURSOR_LENGTH:
+        raise ValueError(text[:MAX_CURSOR_LENGTH])
     parts = text.split(".")
-    if len(parts) != len(keys) or len(text) > 100:
+    if len(parts) != len(keys):
         raise ValueError(text)
     values = [key.parse(part) for key, part in zip(keys, parts, strict=True)]
     if any(value is None for key, value in zip(keys, values, strict=True) if not key.nullable):

@@ -30,6 +30,7 @@ from django.db.models.expressions import Expression, RawSQL
 
 from . import analysis
 from .analysis import Query, Term
+from .limits import MAX_WIDENED_WORD_LENGTH
 
 FEW_MATCHES = 3  # a word matching fewer records than this is widened
 MAX_SUBSTRING_TERMS = 20
@@ -231,7 +232,8 @@ def expand(query: Query, model, be=None) -> list[Expansion]:
                 term.phrases = (*term.phrases, phrase)
                 term.anchors = (*term.anchors, anchor)
                 found.aliases.append(alias.raw)
-        if len(term.surface) >= analysis.MIN_FUZZY_LENGTH and matches_few(model, be, term):
+        widened = analysis.MIN_FUZZY_LENGTH <= len(term.surface) <= MAX_WIDENED_WORD_LENGTH
+        if widened and matches_few(model, be, term):
             containing = be.vocabulary_containing(term.surface, MAX_SUBSTRING_TERMS)
             similar = sorted(
                 (

@@ -16,14 +16,14 @@ from django_filters.views import FilterView
 from . import citation, listing, merging, search, versions
 from .facets import active_filters, facets_for, loosening, total
 from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
+from .limits import PAGE_SIZE, RANKED_PAGES
 from .models import SEARCH_COLUMNS, DatePrecision, Position, Release, Source, Topic, TopicEntry
 from .paging import KeysetPage
 from .passages import runs
 
-PAGE_SIZE = 20
-# Results ranked by relevance are paged by number, up to this many pages: past
+# Results ranked by relevance are paged by number, up to RANKED_PAGES pages: past
 # that, a reader refines the search or orders by date (keyset pages, no limit).
-RANKED_PAGES = 50
+# (Read from this module at each request: tests lower it with monkeypatch.)
 
 
 def position_count():
@@ -66,10 +66,11 @@ class KeysetMixin:
         get = self.request.GET
         if keys is None:
             paginator = Paginator(queryset[: page_size * RANKED_PAGES], page_size)
+            number = get.get("page") or 1
             try:
-                page = paginator.page(get.get("page") or 1)
+                page = paginator.page(number)
             except InvalidPage:
-                raise Http404(_("This page of results does not exist.")) from None
+                raise Http404(beyond_ranked_pages(number)) from None
             page.total = self.result_count(queryset)()
             page.keyset = False
             return paginator, page, page.object_list, page.has_other_pages()
@@ -82,6 +83,20 @@ class KeysetMixin:
             count=self.result_count(queryset),
         )
         return None, page, page.object_list, page.paginated
+
+
+def beyond_ranked_pages(number):
+    """Why page ``number`` of a ranked listing does not exist, for the 404 page."""
+    try:
+        beyond = int(number) > RANKED_PAGES
+    except (TypeError, ValueError):
+        beyond = False
+    if beyond:
+        return _(
+            "Results ranked by relevance are shown on at most %(pages)d pages; order them "
+            "by date to page through all of them, or refine your search."
+        ) % {"pages": RANKED_PAGES}
+    return _("This page of results does not exist.")
 
 
 class HomeView(TemplateView):
