@@ -37,6 +37,10 @@ class TestEveryPageRenders:
         request.user = make_user(is_superuser=True)
         for model, model_admin in admin.site._registry.items():
             obj = model._default_manager.first()
+            if model._meta.app_label == "axes" and obj is None:
+                # The login guard's records: none of some kinds until someone fails to log in.
+                assert superuser_client.get(admin_url(model, "changelist")).status_code == 200
+                continue
             assert obj is not None, f"no {model.__name__} in the demo data"
             pages = [admin_url(model, "changelist")]
             if model_admin.has_add_permission(request):

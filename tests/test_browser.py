@@ -38,7 +38,7 @@ pytestmark = pytest.mark.browser
 ADMIN_PASSWORD = "a-long-browser-test-password"
 # An editor (not a publisher), two drafts of the first demo release to annotate (one
 # with an emoji, two UTF-16 units per code point, and an RLM before the text) and one of
-# the second (public identifiers 3, 4 and 5).
+# the second, and one more of the first to annotate completely (public identifiers 3–6).
 DESK_SETUP = f"""
 from django.contrib.auth.models import Group, User
 from statements.models import Release
@@ -49,6 +49,7 @@ for title, before in (("مسودة للتعليق", ""), ("مسودة برمز �
     Release.objects.create(title=title, body=before + seed.body, source=seed.source)
 other = Release.objects.get(public_id=2)
 Release.objects.create(title="مسودة ثانية للتعليق", body=other.body, source=other.source)
+Release.objects.create(title="مسودة ثالثة للتعليق", body=seed.body, source=seed.source)
 """
 
 

@@ -261,7 +261,7 @@ class TestDatabaseUnavailable:
         assert not [r for r in caplog.records if r.exc_info]
         assert client.get("/test-errors/fine/").status_code == 200
 
-    @pytest.mark.django_db(transaction=True)
+    @pytest.mark.django_db(transaction=True, serialized_rollback=True)
     @pytest.mark.parametrize("language", ["ar", "en"])
     def test_unreachable_database_then_recovery(self, monkeypatch, language):
         """The conditional-GET middleware reads the archive's state before any view: the
@@ -320,7 +320,7 @@ class TestDatabaseUnavailable:
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="a real server connection to break: PostgreSQL"
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_connection_killed_by_the_server_is_replaced():
     """The server ends the site's connection (a restart, a fail-over, an idle timeout):
     at worst one reader gets the 503 page, and the next request reconnects by itself."""
