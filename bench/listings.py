@@ -43,8 +43,8 @@ def load(releases, seed=1):
     """Bulk-load the corpus; returns (load seconds, rebuild seconds)."""
     from django.db import transaction
 
-    from bench.corpus import generate
     from statements import listing
+    from statements.corpus import generate
     from statements.models import Position, Source, Topic
 
     rng = random.Random(seed)

@@ -62,7 +62,7 @@ def analyzed_corpus(releases):
     if not path.exists():
         from multiprocessing import Pool
 
-        from bench.corpus import generate
+        from statements.corpus import generate
 
         started = time.perf_counter()
         tmp = path.with_suffix(".tmp")

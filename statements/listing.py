@@ -35,8 +35,11 @@ from .models import ListingGeneration, Position, Release, TopicEntry
 CACHE_SECONDS = 3600  # a safety net: a new generation replaces the counts anyway
 
 
-def refresh(release_ids=None):
-    """Rewrite the listing copies of the positions of ``release_ids`` (all when None)."""
+def refresh(release_ids=None, *, record_versions=True):
+    """Rewrite the listing copies of the positions of ``release_ids`` (all when None).
+
+    Their public versions are recorded when the transaction commits, unless the caller
+    writes them itself (``record_versions=False``: statements.corpus, in bulk)."""
     with transaction.atomic():
         positions = Position.objects.all()
         if release_ids is not None:
@@ -62,7 +65,7 @@ def refresh(release_ids=None):
         entries.delete()  # no signals or relations: one DELETE
         _insert_entries(release_ids)
         changed()
-        for release_id in release_ids or ():
+        for release_id in (release_ids or ()) if record_versions else ():
             versions.note_change(release_id)
 
 

@@ -21,8 +21,8 @@ from django.core.management.color import no_style
 from django.db import connection
 from django.test import Client
 
-from bench.corpus import generate
 from statements import archive, listing
+from statements.corpus import generate
 from statements.demo import load_demo
 from statements.merging import merge
 from statements.models import (
