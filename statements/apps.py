@@ -3,20 +3,26 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 SEARCH_MIGRATION = ("statements", "0004_search_index")
+LISTING_MIGRATION = ("statements", "0007_listing_copies")
 
 
 def ensure_search_index(sender, using, **kwargs):
-    """Put back search triggers that a SQLite table rebuild dropped (see search_schema)."""
+    """Put back search triggers and listing indexes that a SQLite table rebuild dropped
+    (see search_schema and listing_schema)."""
     from django.db import connections
     from django.db.migrations.recorder import MigrationRecorder
 
-    from . import search_schema
+    from . import listing_schema, search_schema
 
     connection = connections[using]
-    if SEARCH_MIGRATION not in MigrationRecorder(connection).applied_migrations():
-        return
-    if search_schema.ensure(connection) and kwargs.get("verbosity", 1) >= 1:
+    applied = MigrationRecorder(connection).applied_migrations()
+    verbose = kwargs.get("verbosity", 1) >= 1
+    if SEARCH_MIGRATION in applied and search_schema.ensure(connection) and verbose:
         print("Search index objects were missing and have been recreated and refilled.")
+    if LISTING_MIGRATION in applied:
+        created = listing_schema.ensure(connection)
+        if created and verbose:
+            print(f"Listing indexes were missing and have been recreated: {', '.join(created)}.")
 
 
 class StatementsConfig(AppConfig):

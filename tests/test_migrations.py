@@ -65,3 +65,54 @@ def test_releases_published_before_versions_get_their_first_version():
     assert version.snapshot["body"] == position.release.body
     assert version.snapshot["positions"][0]["quote"] == position.quote
     assert version.snapshot["positions"][0]["topics"] == ["syria"]
+
+
+def listing_indexes(connection):
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        else:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        return {row[0] for row in cursor.fetchall() if "_listing_" in row[0]}
+
+
+@pytest.mark.django_db
+def test_the_listing_ordering_indexes_exist_after_migrating():
+    """The indexes the listings page by (migration 0007). SQLite drops an index written in
+    raw SQL when it rebuilds a table to add a column (0011 did): gone, every listing
+    page sorted all public rows."""
+    from django.db import connection
+
+    from statements import listing_schema
+    from statements.listing_schema import ORDERING_INDEXES
+
+    assert listing_indexes(connection) == set(ORDERING_INDEXES[connection.vendor])
+    assert listing_schema.missing(connection) == []
+
+
+@pytest.mark.django_db
+def test_a_listing_page_reads_its_ordering_index():
+    from django.db import connection
+
+    from statements.filters import POSITION_NEWEST
+    from statements.models import Position
+    from statements.paging import order_by
+
+    page = Position.objects.filter(is_public=True).order_by(*order_by(POSITION_NEWEST))[:21]
+    if connection.vendor == "postgresql":  # an empty table: make the planner show its options
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_sort = off")
+    plan = page.explain()
+    assert "position_listing_newest_idx" in plan, plan
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_migrate_puts_back_a_dropped_ordering_index(capsys):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX position_listing_newest_idx")
+    call_command("migrate", verbosity=1, stdout=StringIO())
+    assert "position_listing_newest_idx" in listing_indexes(connection)
+    assert "Listing indexes were missing" in capsys.readouterr().out
