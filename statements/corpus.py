@@ -229,9 +229,8 @@ def build(releases, seed=1, *, batch=1000, draft_share=0.0, progress=None):
             if progress:
                 progress(done, releases, time.perf_counter() - started)
     listing.changed()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # planner statistics for the new rows (both databases)
     return done
 
 
