@@ -10,9 +10,11 @@ or the number of values: never one query per value.
 A topic's count includes its narrower topics, as its filter does: a position
 on كازاخستان counts for آسيا الوسطى too, once.
 
-The counts read the listing copies (statements.listing), and are cached for
-the current generation: a listing seen before since the last publication costs
-no count query at all.
+The counts come from the count tables (statements.counts) whenever the filters
+are among their dimensions (no search, whole-year date ranges, at most one topic
+or place), and otherwise from the listing copies (statements.listing); either
+way they are cached for the current generation: a listing seen before since the
+last publication costs no count query at all.
 """
 
 import datetime
@@ -22,6 +24,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import ExtractYear
 from django.utils.translation import gettext_lazy as _
 
+from . import counts as count_tables
 from . import listing
 from .models import (
     DatePrecision,
@@ -106,11 +109,61 @@ def cache_parts(filterset, what):
     return [what, filterset.queryset.model._meta.label, {k: v for k, v in params.items() if v}]
 
 
+# Counts come from the count tables (statements.counts) whenever they can say;
+# the tests turn this off to compare them with counting the records.
+USE_COUNT_TABLES = True
+
+
+def table_filters(data, without=()):
+    """The listing's filters (cleaned ``data``, less the parameters ``without``) as the
+    count tables' dimensions, or None when the tables cannot answer: a search, a date
+    range not in whole years, or both a topic and a place."""
+    if not USE_COUNT_TABLES or data.get("q"):
+        return None
+    given = {name: value for name, value in data.items() if value and name not in without}
+    dims = {}
+    chosen = [given[name] for name in ("topic", "place") if name in given]
+    if len(chosen) > 1:
+        return None
+    if chosen:
+        dims["topic"] = chosen[0].pk
+    if "stance" in given:
+        dims["stance"] = given["stance"]
+    if "issuing_body" in given:
+        dims["body"] = given["issuing_body"]
+    if "source" in given:
+        dims["source"] = given["source"].pk
+    if "date_from" in given:
+        first = given["date_from"].first
+        if (first.month, first.day) != (1, 1):
+            return None
+        dims["year_from"] = first.year
+    if "date_to" in given:
+        last = given["date_to"].last
+        if (last.month, last.day) != (12, 31):
+            return None
+        dims["year_to"] = last.year
+    return dims
+
+
+def _from_tables(model, data, name, group):
+    """A facet's (or with ``group`` None, the total's) counts from the count tables, or
+    None when they cannot say."""
+    dims = table_filters(data, PARAMS.get(name, ()))
+    if dims is None:
+        return None
+    return count_tables.lookup("r" if model is Release else "p", dims, group)
+
+
 def total(filterset, current=None):
     """The number of results of a valid, filtered ``filterset``, cached."""
-    return listing.cached(
-        cache_parts(filterset, "total"), lambda: filterset.unordered_qs.count(), current=current
-    )
+    data = filterset.form.cleaned_data if filterset.is_bound else {}
+
+    def compute():
+        n = _from_tables(filterset.queryset.model, data, "total", None)
+        return filterset.unordered_qs.count() if n is None else n
+
+    return listing.cached(cache_parts(filterset, "total"), compute, current=current)
 
 
 def facets_for(filterset, current=None):
@@ -180,7 +233,7 @@ def _count(filterset, data, codebook):
             bases[key] = source.unordered_qs.order_by()
         return bases[key]
 
-    counts = RELEASE_COUNTS if model is Release else POSITION_COUNTS
+    live = RELEASE_COUNTS if model is Release else POSITION_COUNTS
     children = {}
     for topic in codebook:
         if topic.parent_id:
@@ -189,14 +242,24 @@ def _count(filterset, data, codebook):
     for name, _label, kinds in TOPIC_FACETS:
         chosen = data.get(name)
         pks = [t.pk for t in codebook if t.kind in kinds or t == chosen]
-        result[name] = _count_topics(base(name), counts, pks, children)
-    for name in ("stance", "issuing_body"):
-        result[name] = dict(counts[name](base(name)))
-    by_source = {}
-    for pk, n in (*counts["source"](base("source")), *counts["relay"](base("source"))):
-        by_source[pk] = by_source.get(pk, 0) + n
+        tabled = _from_tables(model, data, name, "topic")
+        if tabled is not None:
+            result[name] = {pk: n for pk, n in tabled.items() if pk in pks and n}
+        else:
+            result[name] = _count_topics(base(name), live, pks, children)
+    for name, group in (("stance", "stance"), ("issuing_body", "body")):
+        tabled = _from_tables(model, data, name, group)
+        result[name] = tabled if tabled is not None else dict(live[name](base(name)))
+    by_source = _from_tables(model, data, "source", "source")
+    if by_source is None:
+        by_source = {}
+        for pk, n in (*live["source"](base("source")), *live["relay"](base("source"))):
+            by_source[pk] = by_source.get(pk, 0) + n
     result["source"] = by_source
-    result["year"] = {year: n for year, n in counts["year"](base("year")) if year is not None}
+    by_year = _from_tables(model, data, "year", "year")
+    if by_year is None:
+        by_year = {year: n for year, n in live["year"](base("year")) if year is not None}
+    result["year"] = by_year
     return result
 
 

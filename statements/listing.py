@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Case, F, OuterRef, Subquery, Value, When
 from django.utils import timezone
 
-from . import versions
+from . import counts, versions
 from .models import ListingGeneration, Position, Release, TopicEntry
 
 CACHE_SECONDS = 3600  # a safety net: a new generation replaces the counts anyway
@@ -64,6 +64,10 @@ def refresh(release_ids=None, *, record_versions=True):
             entries = entries.filter(release_id__in=release_ids)
         entries.delete()  # no signals or relations: one DELETE
         _insert_entries(release_ids)
+        if release_ids is None:
+            counts.rebuild()
+        else:
+            counts.recount(release_ids)
         changed()
         for release_id in (release_ids or ()) if record_versions else ():
             versions.note_change(release_id)
@@ -208,5 +212,8 @@ def drift(limit=None):
             problem = None if want == have else f"listing entry {have} should be {want}"
             want, have = next(expected, None), next(actual, None)
         if problem and report(problem):
+            return problems
+    for problem in counts.drift(limit=limit or 20):
+        if report(f"facet counts: {problem}"):
             return problems
     return problems

@@ -995,6 +995,61 @@ class TopicEntry(models.Model):
         return f"{self.position_id} / {self.topic_id}"
 
 
+class FacetDims(models.Model):
+    """The dimensions a facet count is kept by (statements.counts): which count
+    (``kind``), then topic (0: not by topic), stance ("": any), issuing body, source
+    (0: not by source), year (0: date unknown) and whether the source is a relay."""
+
+    kind = models.CharField(max_length=2)
+    topic = models.IntegerField(default=0)
+    stance = models.CharField(max_length=12, default="")
+    body = models.CharField(max_length=20, default="")
+    source = models.IntegerField(default=0)
+    year = models.IntegerField(default=0)
+    relay = models.BooleanField(default=False)
+    n = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class FacetCount(FacetDims):
+    """How many public positions or releases each combination of filter values has:
+    facet counts and totals read these sums instead of grouping the archive's rows.
+
+    Derived data, kept by statements.counts from :class:`FacetContribution`."""
+
+    class Meta:
+        verbose_name = _("facet count")
+        verbose_name_plural = _("facet counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "topic", "stance", "body", "source", "year", "relay"],
+                name="%(app_label)s_facetcount_unique",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.topic} {self.stance} {self.body} {self.source} {self.year}"
+
+
+class FacetContribution(FacetDims):
+    """What one release adds to the facet counts, so that a change to it takes exactly
+    that away before adding its new share (statements.counts.recount)."""
+
+    # Not a foreign key: a deleted release's share is taken away by the delete handler
+    # (statements.signals), and the rows go with it.
+    release_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("facet count contribution")
+        verbose_name_plural = _("facet count contributions")
+        indexes = [models.Index(fields=["release_id"], name="facetcontribution_release_idx")]
+
+    def __str__(self):
+        return f"{self.release_id}: {self.kind} {self.topic} {self.stance} {self.n}"
+
+
 class ListingGeneration(models.Model):
     """One row: a number that changes whenever anything public changes.
 

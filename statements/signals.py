@@ -6,10 +6,10 @@ or removed from a position (from either side), positions and releases
 deleted, relays and the codebook changed.
 """
 
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from . import listing, versions
+from . import counts, listing, versions
 from .models import Position, Release, Source, Topic
 
 PositionTopics = Position.topics.through
@@ -40,20 +40,34 @@ def relays_changed(sender, instance, action, reverse, pk_set, **kwargs):
     # Relays are not copied, but the source facet counts them, and versions show them.
     if action not in ("post_add", "post_remove", "post_clear"):
         return
+    releases = list(pk_set or ()) if reverse else [instance.pk]
+    if reverse and action == "post_clear":
+        releases = getattr(instance, "_cleared_relays", [])
+    counts.recount(releases)
     listing.changed()
-    for release_id in pk_set or () if reverse else [instance.pk]:
+    for release_id in releases:
         versions.note_change(release_id)
+
+
+@receiver(m2m_changed, sender=RelayLinks, dispatch_uid="statements-relays-clear")
+def relays_clearing(sender, instance, action, reverse, **kwargs):
+    if action == "pre_clear" and reverse:  # source.relayed.clear(): which releases lose it
+        instance._cleared_relays = list(
+            RelayLinks.objects.filter(source=instance).values_list("release_id", flat=True)
+        )
 
 
 @receiver(post_delete, sender=Position, dispatch_uid="statements-position-deleted")
 def position_deleted(sender, instance, **kwargs):
     # Its listing entries go with it (ON DELETE CASCADE); the counts change.
+    counts.recount([instance.release_id])
     listing.changed()
     versions.note_change(instance.release_id)
 
 
 @receiver(post_delete, sender=Release, dispatch_uid="statements-release-deleted")
-def release_deleted(sender, **kwargs):
+def release_deleted(sender, instance, **kwargs):
+    counts.forget([instance.pk])
     listing.changed()
 
 
@@ -63,8 +77,21 @@ def source_changed(sender, **kwargs):
     listing.changed()
 
 
-@receiver(pre_delete, sender=Topic, dispatch_uid="statements-topic-deleted")
+@receiver(pre_save, sender=Topic, dispatch_uid="statements-topic-saving")
+def codebook_saving(sender, instance, **kwargs):
+    instance._old_parent_id = (
+        Topic.objects.filter(pk=instance.pk).values_list("parent_id", flat=True).first()
+        if instance.pk
+        else None
+    )
+
+
+@receiver(post_delete, sender=Topic, dispatch_uid="statements-topic-deleted")
 @receiver(post_save, sender=Topic, dispatch_uid="statements-topic-saved")
-def codebook_changed(sender, **kwargs):
-    # A broader topic's counts include its narrower topics': a new parent changes them.
+def codebook_changed(sender, instance, created=False, **kwargs):
+    # A broader topic's counts include its narrower topics': a new parent, or a topic
+    # gone, changes them.
+    moved = not created and getattr(instance, "_old_parent_id", None) != instance.parent_id
+    if moved or kwargs.get("signal") is post_delete:
+        counts.rebuild()
     listing.changed()

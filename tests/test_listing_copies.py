@@ -129,16 +129,22 @@ class TestCopiesStayInStep:
         make_position(topics=[make_topic()])
         Position.objects.update(is_public=False, release_public_id=None)
         TopicEntry.objects.all().delete()
-        assert len(listing.drift()) == 3
+        problems = listing.drift()
+        copies = [p for p in problems if not p.startswith("facet counts: ")]
+        assert len(copies) == 3
+        # The counts were made from the copies as they were: out of step with them too.
+        assert len(problems) > 3
         out = StringIO()
         call_command("rebuild_listings", stdout=out)
         assert listing.drift() == []
-        assert "Listing copies out of step: 3." in out.getvalue()
+        assert f"Listing copies out of step: {len(problems)}." in out.getvalue()
         TopicEntry.objects.update(stance=Position.Stance.WARNS)
-        assert [p.split(" should be ")[0] for p in listing.drift()] == [
+        problems = listing.drift()
+        assert [p.split(" should be ")[0] for p in problems if p.startswith("listing entry")] == [
             f"listing entry {row}" for row in TopicEntry.objects.values_list(*listing.ENTRY_FIELDS)
         ]
-        assert "out of step: 1." in call_command_output("rebuild_listings", "--check")
+        checked = call_command_output("rebuild_listings", "--check")
+        assert f"out of step: {len(problems)}." in checked
 
 
 def call_command_output(*args):

@@ -10,7 +10,8 @@ LIMIT = 20  # problems listed
 class Command(BaseCommand):
     help = (
         "Rewrite the public listings' copies (positions' copies of their release's state, "
-        "date, source and body; the topic entries) from the records, and say how many "
+        "date, source and body; the topic entries; the facet count tables) from the records, "
+        "and say how many "
         "were out of step. Run it after changing records with raw SQL, or after a restore "
         "(with the cache cleared)."
     )

@@ -1,0 +1,276 @@
+"""Count tables: the facet counts and totals of the public listings, kept as sums.
+
+A listing's first view after a publication used to group the archive's rows for
+each facet: 2–7 s at 100,000 releases (bench/RESULTS.md). Here each combination
+of filter values has its count in :class:`~statements.models.FacetCount`, so a
+facet is a ``GROUP BY`` over a few thousand sums (``../shared/docs/performance.md``:
+"precomputed count tables ... every facet and total 0.03–4.4 ms").
+
+Four kinds of count, each by the dimensions that fit in a table of modest size
+(at 100,000 releases, tens of thousands of rows each):
+
+=====  ==========================  ===========================================
+kind   counts                      by
+=====  ==========================  ===========================================
+``p``  public positions            stance, issuing body, source, year
+``pt`` public positions            topic, stance, year
+``r``  published releases          stance ("" any, else each stance it has),
+                                   issuing body, source, year
+``rt`` published releases          topic, issuing body, source, year
+=====  ==========================  ===========================================
+
+A topic counts its narrower topics' records too, each once (as its filter does):
+the topic dimension is each record's topics with all their broader topics. A
+source counts the records it published and those it relayed: relay rows are
+kept apart (``relay``) and left out unless the source is filtered or counted.
+The year is the record's date's (0 when unknown), so only whole-year date ranges
+can be answered from the table.
+
+:func:`lookup` answers what these dimensions can answer and returns None for the
+rest (a search, a partial-year range, two topics at once, a dimension the kind
+lacks), which statements.facets then counts from the records.
+
+Keeping them: each release's share is stored (:class:`FacetContribution`);
+:func:`recount` takes a release's stored share away from the sums, computes its
+new share from its records and adds it, in the caller's transaction, whatever
+changed (statements.listing.refresh calls it, and the signal handlers for
+deletions, relays and the codebook). :func:`drift` compares everything with a
+fresh computation; the tests call it after every kind of edit.
+"""
+
+from django.db import connection, transaction
+
+from .models import FacetContribution, FacetCount, Position, Release, Topic, TopicEntry
+
+DIMS = ("topic", "stance", "body", "source", "year", "relay")
+# What each kind is counted by; a date range is answered by the year.
+KIND_DIMS = {
+    "p": {"stance", "body", "source", "year"},
+    "pt": {"topic", "stance", "year"},
+    "r": {"stance", "body", "source", "year"},
+    "rt": {"topic", "body", "source", "year"},
+}
+
+
+def _year(column):
+    if connection.vendor == "postgresql":
+        return f"COALESCE(CAST(EXTRACT(YEAR FROM {column}) AS INTEGER), 0)"
+    return f"COALESCE(CAST(strftime('%%Y', {column}) AS INTEGER), 0)"
+
+
+def _true():
+    return "TRUE" if connection.vendor == "postgresql" else "1"
+
+
+def _false():
+    return "FALSE" if connection.vendor == "postgresql" else "0"
+
+
+def _shares_sql(where_release):
+    """(WITH clause, SELECT) of every share (release_id, kind, dims..., n) of the
+    releases that ``where_release`` (SQL on a column named ``{c}``) selects."""
+    position = Position._meta.db_table
+    release = Release._meta.db_table
+    entry = TopicEntry._meta.db_table
+    topic = Topic._meta.db_table
+    relays = Release.relayed_from.through._meta.db_table
+    yes, no = _true(), _false()
+    p_year, r_year = _year("p.release_date"), _year("r.published_on")
+    e_year = _year("e.release_date")
+    up = (
+        f"up(topic_id, ancestor_id) AS (SELECT id, id FROM {topic} UNION "
+        f"SELECT up.topic_id, t.parent_id FROM up JOIN {topic} t ON t.id = up.ancestor_id "
+        "WHERE t.parent_id IS NOT NULL)"
+    )
+    public_positions = f"p.is_public = {yes} AND {where_release.format(c='p.release_id')}"
+    published = f"r.status = 'published' AND {where_release.format(c='r.id')}"
+    release_topics = (
+        f"(SELECT DISTINCT e.release_id, up.ancestor_id FROM {entry} e "
+        f"JOIN up ON up.topic_id = e.topic_id WHERE e.is_public = {yes} "
+        f"AND {where_release.format(c='e.release_id')})"
+    )
+    release_stances = (
+        f"(SELECT DISTINCT p.release_id, p.stance FROM {position} p WHERE {public_positions})"
+    )
+    parts = [
+        # p: positions by stance, body, source, year; then by the sources that relayed them.
+        f"SELECT p.release_id, 'p', 0, p.stance, p.issuing_body, p.release_source_id, "
+        f"{p_year}, {no}, COUNT(*) FROM {position} p WHERE {public_positions} "
+        f"GROUP BY p.release_id, p.stance, p.issuing_body, p.release_source_id, {p_year}",
+        f"SELECT p.release_id, 'p', 0, p.stance, p.issuing_body, l.source_id, {p_year}, "
+        f"{yes}, COUNT(*) FROM {position} p JOIN {relays} l ON l.release_id = p.release_id "
+        f"WHERE {public_positions} "
+        f"GROUP BY p.release_id, p.stance, p.issuing_body, l.source_id, {p_year}",
+        # pt: positions by topic (with its broader topics), stance, year.
+        f"SELECT e.release_id, 'pt', up.ancestor_id, e.stance, '', 0, {e_year}, {no}, "
+        f"COUNT(DISTINCT e.position_id) FROM {entry} e JOIN up ON up.topic_id = e.topic_id "
+        f"WHERE e.is_public = {yes} AND {where_release.format(c='e.release_id')} "
+        f"GROUP BY e.release_id, up.ancestor_id, e.stance, {e_year}",
+        # r: releases, once with any stance and once per stance they have.
+        f"SELECT r.id, 'r', 0, '', r.issuing_body, r.source_id, {r_year}, {no}, 1 "
+        f"FROM {release} r WHERE {published}",
+        f"SELECT r.id, 'r', 0, '', r.issuing_body, l.source_id, {r_year}, {yes}, 1 "
+        f"FROM {release} r JOIN {relays} l ON l.release_id = r.id WHERE {published}",
+        f"SELECT r.id, 'r', 0, s.stance, r.issuing_body, r.source_id, {r_year}, {no}, 1 "
+        f"FROM {release} r JOIN {release_stances} s ON s.release_id = r.id WHERE {published}",
+        f"SELECT r.id, 'r', 0, s.stance, r.issuing_body, l.source_id, {r_year}, {yes}, 1 "
+        f"FROM {release} r JOIN {release_stances} s ON s.release_id = r.id "
+        f"JOIN {relays} l ON l.release_id = r.id WHERE {published}",
+        # rt: releases by topic (with its broader topics), body, source, year.
+        f"SELECT r.id, 'rt', x.ancestor_id, '', r.issuing_body, r.source_id, {r_year}, {no}, 1 "
+        f"FROM {release} r JOIN {release_topics} x ON x.release_id = r.id WHERE {published}",
+        f"SELECT r.id, 'rt', x.ancestor_id, '', r.issuing_body, l.source_id, {r_year}, {yes}, 1 "
+        f"FROM {release} r JOIN {release_topics} x ON x.release_id = r.id "
+        f"JOIN {relays} l ON l.release_id = r.id WHERE {published}",
+    ]
+    return f"WITH RECURSIVE {up}", " UNION ALL ".join(parts)
+
+
+def _shares_query(where_release):
+    ctes, select = _shares_sql(where_release)
+    return f"{ctes} {select}"
+
+
+COLUMNS = "kind, topic, stance, body, source, year, relay"
+CHUNK = 2000  # releases recounted per statement
+
+
+def _in(ids):
+    """A condition on column ``{c}``: one of ``ids`` (integers from the database itself,
+    written out, so the statements need no parameter counting)."""
+    return "{c} IN (" + ", ".join(str(int(i)) for i in ids) + ")"
+
+
+def _apply(cursor, where, sign):
+    """Add (sign 1) or take away (-1) the stored shares of the releases ``where`` selects."""
+    table = FacetCount._meta.db_table
+    shares = FacetContribution._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {table} ({COLUMNS}, n) SELECT {COLUMNS}, {int(sign)} * SUM(n) FROM {shares} "
+        f"WHERE {where.format(c='release_id')} GROUP BY {COLUMNS} "
+        f"ON CONFLICT ({COLUMNS}) DO UPDATE SET n = {table}.n + excluded.n",
+        [],
+    )
+
+
+def recount(release_ids):
+    """Replace the shares of ``release_ids`` in the counts with their current ones."""
+    release_ids = sorted(set(release_ids))
+    if not release_ids:
+        return
+    shares = FacetContribution._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(release_ids), CHUNK):
+            where = _in(release_ids[start : start + CHUNK])
+            _apply(cursor, where, -1)
+            cursor.execute(f"DELETE FROM {shares} WHERE {where.format(c='release_id')}", [])
+            cursor.execute(
+                f"INSERT INTO {shares} (release_id, {COLUMNS}, n) {_shares_query(where)}", []
+            )
+            _apply(cursor, where, 1)
+        cursor.execute(f"DELETE FROM {FacetCount._meta.db_table} WHERE n = 0", [])
+
+
+def forget(release_ids):
+    """Take the shares of releases about to be deleted away from the counts."""
+    release_ids = sorted(set(release_ids))
+    shares = FacetContribution._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(release_ids), CHUNK):
+            where = _in(release_ids[start : start + CHUNK])
+            _apply(cursor, where, -1)
+            cursor.execute(f"DELETE FROM {shares} WHERE {where.format(c='release_id')}", [])
+        cursor.execute(f"DELETE FROM {FacetCount._meta.db_table} WHERE n = 0", [])
+
+
+def rebuild():
+    """Recompute every count and share from the records."""
+    table = FacetCount._meta.db_table
+    shares = FacetContribution._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {shares}", [])
+        cursor.execute(f"DELETE FROM {table}", [])
+        cursor.execute(
+            f"INSERT INTO {shares} (release_id, {COLUMNS}, n) {_shares_query('1 = 1')}", []
+        )
+        cursor.execute(
+            f"INSERT INTO {table} ({COLUMNS}, n) SELECT {COLUMNS}, SUM(n) FROM {shares} "
+            f"GROUP BY {COLUMNS}",
+            [],
+        )
+
+
+def drift(limit=20):
+    """Differences between the stored shares and sums and a fresh computation (empty:
+    none): shares missing or stale, and sums that are not the sums of the shares."""
+    table = FacetCount._meta.db_table
+    shares = FacetContribution._meta.db_table
+    ctes, select = _shares_sql("1 = 1")
+    fresh = f"{ctes}, fresh AS ({select})"
+    stored = f"SELECT release_id, {COLUMNS}, n FROM {shares}"
+    summed = f"SELECT {COLUMNS}, SUM(n) FROM {shares} GROUP BY {COLUMNS} HAVING SUM(n) <> 0"
+    kept = f"SELECT {COLUMNS}, n FROM {table}"
+    checks = [
+        ("missing share", f"{fresh} SELECT * FROM fresh EXCEPT {stored}"),
+        ("stale share", f"{fresh} {stored} EXCEPT SELECT * FROM fresh"),
+        ("missing sum", f"{summed} EXCEPT {kept}"),
+        ("stale sum", f"{kept} EXCEPT {summed}"),
+    ]
+    problems = []
+    with connection.cursor() as cursor:
+        for label, sql in checks:
+            cursor.execute(f"{sql} LIMIT {int(limit)}", [])
+            problems += [f"{label}: {row}" for row in cursor.fetchall()]
+    return problems
+
+
+def lookup(listing, filters, group=None):
+    """Counts of the public ``listing`` ("p" positions, "r" releases) matching
+    ``filters``, from the count table: ``{value: n}`` by the dimension ``group`` (topic,
+    stance, body, source or year), or the total when ``group`` is None. None when the
+    table cannot say (a dimension its kind lacks).
+
+    ``filters`` maps dimensions to values: ``topic`` (a topic's pk: it and everything
+    under it), ``stance``, ``body``, ``source`` (a source's pk: published or relayed),
+    ``year_from`` and ``year_to`` (whole years).
+    """
+    wanted = {"year" if name.startswith("year_") else name for name in filters}
+    if group in wanted and group != "year":
+        return None  # counts by topic among one topic's records: topics that co-occur
+    if group:
+        wanted.add(group)
+    kind = listing + ("t" if "topic" in wanted else "")
+    if not wanted <= KIND_DIMS[kind]:
+        return None
+    where, params = ["kind = %s"], [kind]
+    for name in ("topic", "body", "source"):
+        if name in filters:
+            where.append(f"{name} = %s")
+            params.append(filters[name])
+    if "stance" in filters:
+        where.append("stance = %s")
+        params.append(filters["stance"])
+    elif listing == "r" and "stance" in KIND_DIMS[kind]:
+        # A release counts once with any stance (""), and once for each stance it has.
+        where.append("stance <> ''" if group == "stance" else "stance = ''")
+    if "source" not in filters and group != "source":
+        where.append("relay = %s")  # a relaying source's rows only count for that source
+        params.append(False)
+    if "year_from" in filters or "year_to" in filters or group == "year":
+        where.append("year <> 0")
+    if "year_from" in filters:
+        where.append("year >= %s")
+        params.append(filters["year_from"])
+    if "year_to" in filters:
+        where.append("year <= %s")
+        params.append(filters["year_to"])
+    table = FacetCount._meta.db_table
+    condition = " AND ".join(where)
+    with connection.cursor() as cursor:
+        if group is None:
+            cursor.execute(f"SELECT COALESCE(SUM(n), 0) FROM {table} WHERE {condition}", params)
+            return int(cursor.fetchone()[0])
+        cursor.execute(
+            f"SELECT {group}, SUM(n) FROM {table} WHERE {condition} GROUP BY {group}", params
+        )
+        return {value: int(n) for value, n in cursor.fetchall() if n}
