@@ -6,18 +6,16 @@ of filter values has its count in :class:`~statements.models.FacetCount`, so a
 facet is a ``GROUP BY`` over a few thousand sums (``../shared/docs/performance.md``:
 "precomputed count tables ... every facet and total 0.03–4.4 ms").
 
-Four kinds of count, each by the dimensions that fit in a table of modest size
-(at 100,000 releases, tens of thousands of rows each):
+Kinds of count, each by the dimensions that keep its table modest (at 100,000
+releases: from a few hundred rows to a few hundred thousand); a lookup reads the
+smallest kind that has every dimension it needs (:data:`KINDS`):
 
-=====  ==========================  ===========================================
-kind   counts                      by
-=====  ==========================  ===========================================
-``p``  public positions            stance, issuing body, source, year
-``pt`` public positions            topic, stance, year
-``r``  published releases          stance ("" any, else each stance it has),
-                                   issuing body, source, year
-``rt`` published releases          topic, issuing body, source, year
-=====  ==========================  ===========================================
+* public positions by stance, issuing body, source and year (``p``); by topic,
+  stance and year (``pt``); and, smaller, by each of stance, body, source and
+  topic with the year (``ps``, ``pb``, ``pr``, ``pty``);
+* published releases likewise (``r``: stance, body, source, year; ``rt``: topic,
+  body, source, year; ``rs``, ``rb``, ``rr``, ``rty``), where a release counts once
+  with any stance ("") and once for each stance its positions have.
 
 A topic counts its narrower topics' records too, each once (as its filter does):
 the topic dimension is each record's topics with all their broader topics. A
@@ -43,13 +41,27 @@ from django.db import connection, transaction
 from .models import FacetContribution, FacetCount, Position, Release, Topic, TopicEntry
 
 DIMS = ("topic", "stance", "body", "source", "year", "relay")
-# What each kind is counted by; a date range is answered by the year.
-KIND_DIMS = {
-    "p": {"stance", "body", "source", "year"},
-    "pt": {"topic", "stance", "year"},
-    "r": {"stance", "body", "source", "year"},
-    "rt": {"topic", "body", "source", "year"},
+# What each kind is counted by (a date range is answered by the year), smallest
+# first: a lookup reads the first kind that has every dimension it needs.
+KINDS = {
+    "p": [
+        ("ps", {"stance", "year"}),
+        ("pb", {"body", "year"}),
+        ("pr", {"source", "year"}),
+        ("pty", {"topic", "year"}),
+        ("pt", {"topic", "stance", "year"}),
+        ("p", {"stance", "body", "source", "year"}),
+    ],
+    "r": [
+        ("rs", {"stance", "year"}),
+        ("rb", {"body", "year"}),
+        ("rr", {"source", "year"}),
+        ("rty", {"topic", "year"}),
+        ("r", {"stance", "body", "source", "year"}),
+        ("rt", {"topic", "body", "source", "year"}),
+    ],
 }
+KIND_DIMS = {kind: dims for kinds in KINDS.values() for kind, dims in kinds}
 
 
 def _year(column):
@@ -58,72 +70,85 @@ def _year(column):
     return f"COALESCE(CAST(strftime('%%Y', {column}) AS INTEGER), 0)"
 
 
-def _true():
-    return "TRUE" if connection.vendor == "postgresql" else "1"
-
-
-def _false():
-    return "FALSE" if connection.vendor == "postgresql" else "0"
-
-
 def _shares_sql(where_release):
     """(WITH clause, SELECT) of every share (release_id, kind, dims..., n) of the
     releases that ``where_release`` (SQL on a column named ``{c}``) selects."""
-    position = Position._meta.db_table
-    release = Release._meta.db_table
-    entry = TopicEntry._meta.db_table
-    topic = Topic._meta.db_table
-    relays = Release.relayed_from.through._meta.db_table
-    yes, no = _true(), _false()
-    p_year, r_year = _year("p.release_date"), _year("r.published_on")
-    e_year = _year("e.release_date")
+    names = {
+        "position": Position._meta.db_table,
+        "release": Release._meta.db_table,
+        "entry": TopicEntry._meta.db_table,
+        "topic": Topic._meta.db_table,
+        "relays": Release.relayed_from.through._meta.db_table,
+    }
+    yes = "TRUE" if connection.vendor == "postgresql" else "1"
     up = (
-        f"up(topic_id, ancestor_id) AS (SELECT id, id FROM {topic} UNION "
-        f"SELECT up.topic_id, t.parent_id FROM up JOIN {topic} t ON t.id = up.ancestor_id "
+        "up(topic_id, ancestor_id) AS (SELECT id, id FROM {topic} UNION "
+        "SELECT up.topic_id, t.parent_id FROM up JOIN {topic} t ON t.id = up.ancestor_id "
         "WHERE t.parent_id IS NOT NULL)"
-    )
-    public_positions = f"p.is_public = {yes} AND {where_release.format(c='p.release_id')}"
-    published = f"r.status = 'published' AND {where_release.format(c='r.id')}"
-    release_topics = (
-        f"(SELECT DISTINCT e.release_id, up.ancestor_id FROM {entry} e "
-        f"JOIN up ON up.topic_id = e.topic_id WHERE e.is_public = {yes} "
-        f"AND {where_release.format(c='e.release_id')})"
-    )
-    release_stances = (
-        f"(SELECT DISTINCT p.release_id, p.stance FROM {position} p WHERE {public_positions})"
-    )
-    parts = [
-        # p: positions by stance, body, source, year; then by the sources that relayed them.
-        f"SELECT p.release_id, 'p', 0, p.stance, p.issuing_body, p.release_source_id, "
-        f"{p_year}, {no}, COUNT(*) FROM {position} p WHERE {public_positions} "
-        f"GROUP BY p.release_id, p.stance, p.issuing_body, p.release_source_id, {p_year}",
-        f"SELECT p.release_id, 'p', 0, p.stance, p.issuing_body, l.source_id, {p_year}, "
-        f"{yes}, COUNT(*) FROM {position} p JOIN {relays} l ON l.release_id = p.release_id "
-        f"WHERE {public_positions} "
-        f"GROUP BY p.release_id, p.stance, p.issuing_body, l.source_id, {p_year}",
-        # pt: positions by topic (with its broader topics), stance, year.
-        f"SELECT e.release_id, 'pt', up.ancestor_id, e.stance, '', 0, {e_year}, {no}, "
-        f"COUNT(DISTINCT e.position_id) FROM {entry} e JOIN up ON up.topic_id = e.topic_id "
-        f"WHERE e.is_public = {yes} AND {where_release.format(c='e.release_id')} "
-        f"GROUP BY e.release_id, up.ancestor_id, e.stance, {e_year}",
-        # r: releases, once with any stance and once per stance they have.
-        f"SELECT r.id, 'r', 0, '', r.issuing_body, r.source_id, {r_year}, {no}, 1 "
-        f"FROM {release} r WHERE {published}",
-        f"SELECT r.id, 'r', 0, '', r.issuing_body, l.source_id, {r_year}, {yes}, 1 "
-        f"FROM {release} r JOIN {relays} l ON l.release_id = r.id WHERE {published}",
-        f"SELECT r.id, 'r', 0, s.stance, r.issuing_body, r.source_id, {r_year}, {no}, 1 "
-        f"FROM {release} r JOIN {release_stances} s ON s.release_id = r.id WHERE {published}",
-        f"SELECT r.id, 'r', 0, s.stance, r.issuing_body, l.source_id, {r_year}, {yes}, 1 "
-        f"FROM {release} r JOIN {release_stances} s ON s.release_id = r.id "
-        f"JOIN {relays} l ON l.release_id = r.id WHERE {published}",
-        # rt: releases by topic (with its broader topics), body, source, year.
-        f"SELECT r.id, 'rt', x.ancestor_id, '', r.issuing_body, r.source_id, {r_year}, {no}, 1 "
-        f"FROM {release} r JOIN {release_topics} x ON x.release_id = r.id WHERE {published}",
-        f"SELECT r.id, 'rt', x.ancestor_id, '', r.issuing_body, l.source_id, {r_year}, {yes}, 1 "
-        f"FROM {release} r JOIN {release_topics} x ON x.release_id = r.id "
-        f"JOIN {relays} l ON l.release_id = r.id WHERE {published}",
-    ]
+    ).format(**names)
+    parts = []
+    for listing, kinds in KINDS.items():
+        for kind, dims in kinds:
+            for relay in (False, True) if "source" in dims else (False,):
+                parts.append(_kind_sql(listing, kind, dims, relay, where_release, names, yes))
     return f"WITH RECURSIVE {up}", " UNION ALL ".join(parts)
+
+
+def _kind_sql(listing, kind, dims, relay, where, names, yes):
+    """The shares of one kind: each release's rows, grouped by the kind's dimensions."""
+    no = "FALSE" if yes == "TRUE" else "0"
+    if listing == "p":
+        # Positions: their listing copies, or their topic entries (which carry the same
+        # copies) with each topic's broader topics; a position counts once per group.
+        if "topic" in dims:
+            rows = f"{names['entry']} e JOIN up ON up.topic_id = e.topic_id"
+            public = f"e.is_public = {yes} AND {where.format(c='e.release_id')}"
+            a, topic, counted = "e", "up.ancestor_id", "COUNT(DISTINCT e.position_id)"
+        else:
+            rows = f"{names['position']} p"
+            public = f"p.is_public = {yes} AND {where.format(c='p.release_id')}"
+            a, topic, counted = "p", "0", "COUNT(*)"
+        release_id, stance, body = f"{a}.release_id", f"{a}.stance", f"{a}.issuing_body"
+        source, year = f"{a}.release_source_id", _year(f"{a}.release_date")
+    else:
+        # Releases: once each; by topic, once per topic (with its broader topics) their
+        # public positions have; by stance, once with any stance ('') and once per
+        # stance their public positions have.
+        rows = f"{names['release']} r"
+        public = f"r.status = 'published' AND {where.format(c='r.id')}"
+        release_id, stance, topic, counted = "r.id", "''", "0", "COUNT(*)"
+        body, source, year = "r.issuing_body", "r.source_id", _year("r.published_on")
+        if "topic" in dims:
+            rows += (
+                f" JOIN (SELECT DISTINCT e.release_id, up.ancestor_id FROM {names['entry']} e "
+                f"JOIN up ON up.topic_id = e.topic_id WHERE e.is_public = {yes} "
+                f"AND {where.format(c='e.release_id')}) x ON x.release_id = r.id"
+            )
+            topic = "x.ancestor_id"
+        if "stance" in dims:
+            rows += (
+                f" JOIN (SELECT DISTINCT release_id, stance FROM {names['position']} "
+                f"WHERE is_public = {yes} AND {where.format(c='release_id')} "
+                f"UNION SELECT id, '' FROM {names['release']} WHERE {where.format(c='id')}) s "
+                "ON s.release_id = r.id"
+            )
+            stance = "s.stance"
+    if relay:
+        rows += f" JOIN {names['relays']} l ON l.release_id = {release_id}"
+        source = "l.source_id"
+    values = {
+        "topic": topic,
+        "stance": stance if "stance" in dims else "''",
+        "body": body if "body" in dims else "''",
+        "source": source if "source" in dims else "0",
+        "year": year if "year" in dims else "0",
+    }
+    grouped = ", ".join([release_id] + [values[d] for d in DIMS[:-1] if d in dims])
+    return (
+        f"SELECT {release_id}, '{kind}', {values['topic']}, {values['stance']}, "
+        f"{values['body']}, {values['source']}, {values['year']}, {yes if relay else no}, "
+        f"{counted} FROM {rows} WHERE {public} GROUP BY {grouped}"
+    )
 
 
 def _shares_query(where_release):
@@ -239,8 +264,8 @@ def lookup(listing, filters, group=None):
         return None  # counts by topic among one topic's records: topics that co-occur
     if group:
         wanted.add(group)
-    kind = listing + ("t" if "topic" in wanted else "")
-    if not wanted <= KIND_DIMS[kind]:
+    kind = next((kind for kind, dims in KINDS[listing] if wanted <= dims), None)
+    if kind is None:
         return None
     where, params = ["kind = %s"], [kind]
     for name in ("topic", "body", "source"):

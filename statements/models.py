@@ -1000,7 +1000,7 @@ class FacetDims(models.Model):
     (``kind``), then topic (0: not by topic), stance ("": any), issuing body, source
     (0: not by source), year (0: date unknown) and whether the source is a relay."""
 
-    kind = models.CharField(max_length=2)
+    kind = models.CharField(max_length=4)
     topic = models.IntegerField(default=0)
     stance = models.CharField(max_length=12, default="")
     body = models.CharField(max_length=20, default="")

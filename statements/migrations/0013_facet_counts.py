@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             name='FacetContribution',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=2)),
+                ('kind', models.CharField(max_length=4)),
                 ('topic', models.IntegerField(default=0)),
                 ('stance', models.CharField(default='', max_length=12)),
                 ('body', models.CharField(default='', max_length=20)),
@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
             name='FacetCount',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=2)),
+                ('kind', models.CharField(max_length=4)),
                 ('topic', models.IntegerField(default=0)),
                 ('stance', models.CharField(default='', max_length=12)),
                 ('body', models.CharField(default='', max_length=20)),
