@@ -23,7 +23,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField
 
-from . import search
+from . import limits, search
 from .analysis import fold_digits
 from .dates import PARTIAL_DATE_RE
 from .limits import MAX_DATE_LENGTH, MAX_SLUG_LENGTH, MAX_YEAR, MIN_YEAR
@@ -209,6 +209,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
 
     newest_first = oldest_first = ()
     search_result = None
+    broad = False  # a search with more matches than limits.BROAD_SEARCH
     keys = None  # the ordering's keys for keyset paging; None when ranked by relevance
 
     q = django_filters.CharFilter(label=_("Search"), method="search", help_text=SEARCH_HELP)
@@ -235,8 +236,15 @@ class ArchiveFilterSet(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         self.unordered_qs = queryset
         ordering = self.form.cleaned_data.get("o") or ""
+        if self.search_result is not None:
+            bound = limits.BROAD_SEARCH
+            self.broad = len(queryset.order_by().values_list("pk", flat=True)[: bound + 1]) > bound
         if self.search_result is not None and ordering in ("", "relevance"):
-            search.with_rank(self.search_result, queryset)
+            ranked = queryset
+            if self.broad:  # relevance among the newest matches only (limits.BROAD_SEARCH)
+                newest = queryset.order_by(*order_by(self.newest_first)).values("pk")
+                ranked = queryset.filter(pk__in=newest[: limits.BROAD_SEARCH])
+            search.with_rank(self.search_result, ranked)
             if self.search_result.ranked:
                 self.keys = None
                 return self.search_result.queryset.order_by(

@@ -48,6 +48,15 @@ PAGE_SIZE = 20
 #: limit and no ``OFFSET``); a page number beyond the last page is a 404.
 RANKED_PAGES = 50
 
+#: A search matching more records than this is broad: relevance ranks only its newest
+#: BROAD_SEARCH matches, its total is shown as "more than BROAD_SEARCH" and its facets
+#: are not counted. Ranking and counting every match is what a search costs: at
+#: 100,000 releases a common word (half the archive) took 20–40 s a page, and under
+#: load such pages held every worker (bench/RESULTS.md). Ranking 2,000 matches costs
+#: about a tenth of a second there; ordered by date, every match is still listed.
+#: (Read from this module at each request: tests lower it with monkeypatch.)
+BROAD_SEARCH = 2000
+
 #: Characters of a ``?after=`` / ``?before=`` cursor. The longest valid one is a
 #: date, a 19-digit identifier and a position number: "2018-11-08.4611686018427387904.
 #: 4294967295", 41 characters. Longer is garbage, refused before it is parsed.

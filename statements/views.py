@@ -9,11 +9,12 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
-from . import citation, listing, merging, search, versions
+from . import citation, limits, listing, merging, search, versions
 from .facets import active_filters, facets_for, loosening, total
 from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
 from .limits import PAGE_SIZE, RANKED_PAGES
@@ -65,7 +66,7 @@ class KeysetMixin:
         keys = self.ordering_keys()
         get = self.request.GET
         if keys is None:
-            paginator = Paginator(queryset[: page_size * RANKED_PAGES], page_size)
+            paginator = RankedPaginator(queryset, page_size, page_size * RANKED_PAGES)
             number = get.get("page") or 1
             try:
                 page = paginator.page(number)
@@ -83,6 +84,20 @@ class KeysetMixin:
             count=self.result_count(queryset),
         )
         return None, page, page.object_list, page.paginated
+
+
+class RankedPaginator(Paginator):
+    """Numbered pages of the first ``bound`` results ranked by relevance. Their number is
+    counted on the record keys alone: counting the ranked, annotated query would score
+    every match once more."""
+
+    def __init__(self, queryset, per_page, bound):
+        super().__init__(queryset[:bound], per_page)
+        self.unsliced, self.bound = queryset, bound
+
+    @cached_property
+    def count(self):
+        return len(self.unsliced.order_by().values_list("pk", flat=True)[: self.bound])
 
 
 def beyond_ranked_pages(number):
@@ -157,6 +172,9 @@ class ArchiveListView(KeysetMixin, FilterView):
         filterset = self.filterset
         if filterset.is_bound and not filterset.is_valid():
             return queryset.count
+        filterset.qs  # noqa: B018 - runs the filters, which say whether a search is broad
+        if filterset.broad:
+            return lambda: None  # "more than limits.BROAD_SEARCH"; not counted
         return lambda: total(filterset, self.generation)
 
     def get(self, request, *args, **kwargs):
@@ -169,7 +187,10 @@ class ArchiveListView(KeysetMixin, FilterView):
         valid = not filterset.is_bound or filterset.is_valid()
         chips = active_filters(filterset)
         context["chips"] = chips
-        context["facets"] = facets_for(filterset, self.generation) if valid else []
+        broad = valid and filterset.broad
+        context["broad"], context["broad_limit"] = broad, limits.BROAD_SEARCH
+        # A broad search's facets would count every match: not shown (limits.BROAD_SEARCH).
+        context["facets"] = facets_for(filterset, self.generation) if valid and not broad else []
         # The same filters, without paging (and, for a feed, without ordering: newest first).
         query = self.request.GET.copy()
         for param in ("page", "after", "before"):

@@ -1,0 +1,90 @@
+"""A broad search (more matches than limits.BROAD_SEARCH) is bounded: relevance ranks the
+newest matches only, the total says "more than N", and no facet is counted over all the
+matches. At 100,000 releases a common word matched half the archive and each such page
+cost 20–40 s (bench/RESULTS.md), which the load test showed blocking every worker."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from statements import limits
+from tests.factories import make_position, make_release, make_source
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def matches():
+    """Five releases that say سورية, one a year from 2011, the oldest repeating it most."""
+    source = make_source()
+    releases = []
+    for year in range(2011, 2016):
+        words = " ".join(["سورية"] * (6 if year == 2011 else 1))
+        releases.append(
+            make_release(
+                source=source,
+                body=f"أكدت المنظمة موقفها من {words} في بيانها الصادر هذا العام.",
+                published_on=datetime.date(year, 5, 1),
+                published_precision="day",
+            )
+        )
+    make_position(release=releases[0], start=0, end=4, quote="أكدت")
+    return releases
+
+
+@pytest.fixture
+def english(client):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    return client
+
+
+def listing(client, **params):
+    response = client.get(reverse("statements:release-list"), params)
+    assert response.status_code == 200
+    return response
+
+
+def test_a_narrow_search_is_counted_in_full(english, matches):
+    response = listing(english, q="سورية")
+    assert response.context["page_obj"].total == 5
+    assert response.context["facets"]
+    assert not response.context["broad"]
+
+
+def test_a_broad_search_is_bounded(english, matches, monkeypatch):
+    monkeypatch.setattr(limits, "BROAD_SEARCH", 3)
+    client = english
+    response = listing(client, q="سورية")
+    assert response.context["broad"]
+    assert response.context["page_obj"].total is None
+    assert response.context["facets"] == []
+    html = response.content.decode()
+    assert "More than 3 releases" in html
+    assert "the newest 3" in html
+    # Ranked among the newest three: the oldest, most relevant one is not on the page...
+    shown = [r.public_id for r in response.context["object_list"]]
+    assert matches[0].public_id not in shown
+    assert sorted(shown) == sorted(r.public_id for r in matches[2:])
+    # ...but ordered by date, every match is listed.
+    response = listing(client, q="سورية", o="oldest")
+    assert [r.public_id for r in response.context["object_list"]] == [
+        r.public_id for r in matches
+    ]
+
+
+def test_a_broad_search_in_arabic(client, matches, monkeypatch):
+    monkeypatch.setattr(limits, "BROAD_SEARCH", 3)
+    response = client.get(reverse("statements:release-list"), {"q": "سورية"})  # Arabic first
+    html = response.content.decode()
+    assert "أكثر من 3 بيان" in html
+    assert "أحدثَ 3 منها" in html
+
+
+def test_positions_too(english, matches, monkeypatch):
+    monkeypatch.setattr(limits, "BROAD_SEARCH", 0)
+    response = english.get(reverse("statements:position-list"), {"q": "أكدت", "o": "newest"})
+    assert response.status_code == 200
+    assert response.context["broad"]
+    assert "More than 0 positions" in response.content.decode()
+    assert [p.pk for p in response.context["object_list"]] == [matches[0].positions.get().pk]
