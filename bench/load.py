@@ -208,7 +208,11 @@ def main():
             watcher.join(timeout=90)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=45)  # gunicorn's graceful timeout: requests in flight finish
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
     rows, failures = read_stats(prefix)
     ok = print_report(args, rows, failures, report)

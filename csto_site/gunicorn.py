@@ -10,15 +10,17 @@ import os
 # Listen where the reverse proxy expects us (a Unix socket works too: unix:/run/csto.sock).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
-# Synchronous workers: the views are short database reads (p50 40–50 ms warm at 100,000
-# releases), so processes, not threads, use the cores; 2 per core plus one keeps a core
-# busy while another worker waits on PostgreSQL.
+# Processes use the cores (2 per core plus one keeps a core busy while another worker waits
+# on PostgreSQL); a few threads in each (gunicorn's gthread worker) let a worker answer
+# pages while one of its threads streams a long export.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", 1))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
 
-# No page should take long: a request still running after 30 s is stuck (a lost database
-# connection, a pathological query) and its worker is replaced. Streamed exports send
-# data continuously, which keeps the worker alive (the timeout is on silence).
+# A worker that stops answering gunicorn's heartbeat for 30 s is stuck and is replaced.
+# With threads the heartbeat goes on while requests run, so an export that streams for
+# minutes (the whole archive as CSV: about 3 minutes at 800,000 positions) is not cut off,
+# as it was with synchronous workers, whose heartbeat waits for the request to end (the
+# load test at 100,000 releases, bench/RESULTS.md).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))

@@ -24,6 +24,7 @@ Bump ``ANALYZER_VERSION`` whenever a change here changes any token, then run
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -106,7 +107,17 @@ _ARABIC_LETTER_RE = re.compile(r"[\u0621-\u064A]")
 _ALEF_TABLE = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا"})
 _ARTICLES = ("وال", "فال", "بال", "كال", "لل", "ال")
 
-_stemmer = snowballstemmer.stemmer("arabic")
+# A Snowball stemmer keeps the word being stemmed in the object: one per thread, or two
+# threads of a gunicorn worker stemming at once corrupt each other's words (the load test
+# showed it: an IndexError inside the stemmer, a 500 for the reader).
+_stemmers = threading.local()
+
+
+def _stem(word: str) -> str:
+    stemmer = getattr(_stemmers, "arabic", None)
+    if stemmer is None:
+        stemmer = _stemmers.arabic = snowballstemmer.stemmer("arabic")
+    return stemmer.stemWord(word)
 
 
 def fold(text: str) -> str:
@@ -205,7 +216,7 @@ def analyze_word(token: str) -> WordForms:
             bare = core[len(article) :]
             break
     surface = _fold_letters(bare)
-    stem = surface if surface in PROTECTED else _stemmer.stemWord(core)
+    stem = surface if surface in PROTECTED else _stem(core)
     unprefixed = None
     if core is token and len(token) >= 5 and token[0] in "وف" and surface not in PROTECTED:
         # A conjunction glued to a word without the article (وروسيا, فإن): the

@@ -125,3 +125,33 @@ class TestAnchor:
         prefix, suffix = text.context(body, 50, 57)
         assert prefix == "أ" * 32
         assert suffix == "ب" * 32
+
+
+def test_the_analyzer_is_safe_in_threads():
+    """gunicorn's threaded workers (and runserver) analyze in several threads at once. One
+    shared Snowball stemmer crashed under the load test (IndexError inside the stemmer: its
+    state is per call), which readers saw as a 500."""
+    import threading
+
+    from statements import analysis
+
+    words = [f"{stem}{suffix}" for stem in ("المنظمات", "الإرهابيين", "السوريون", "كازاخستانية")
+             for suffix in ("", "ها", "هم", "ات", "ين")]  # fmt: skip
+    expected = {word: analysis._stem(word) for word in words}
+    errors, results = [], []
+
+    def work(seed):
+        try:
+            for i in range(4000):
+                word = words[(seed * 7 + i) % len(words)]
+                results.append(analysis._stem(word) == expected[word])
+        except Exception as error:  # the failure under test
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(results) and len(results) == 8 * 4000
