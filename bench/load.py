@@ -260,7 +260,11 @@ def print_report(args, rows, failures, report):
 
 
 def print_editors(outcomes):
+    from django.db import connections
+
     from bench import editors
+
+    connections.close_all()  # a restart of PostgreSQL ended this process's connection
 
     problems = editors.verify(outcomes)
     print(

@@ -213,13 +213,12 @@ class PositionForm(RevisionFormMixin, SanitizingFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "quote" in self.fields:
-            # The quote must equal the text exactly, spaces included.
-            self.fields["quote"].strip = False
-
-    def clean_quote(self):
-        # Browsers send a textarea's line breaks as CRLF; the canonical text has LF.
-        # Nothing else is changed: the quote is compared with the text as it is.
-        return self.cleaned_data["quote"].replace("\r\n", "\n").replace("\r", "\n")
+            self.fields["quote"] = PassageField(
+                label=self.fields["quote"].label,
+                help_text=self.fields["quote"].help_text,
+                widget=self.fields["quote"].widget,
+                required=self.fields["quote"].required,
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -230,6 +229,19 @@ class PositionForm(RevisionFormMixin, SanitizingFormMixin, forms.ModelForm):
             {"start", "end", "quote"} & set(self.changed_data)
         )
         return cleaned
+
+
+class PassageField(forms.CharField):
+    """A quoted passage: exactly the text, spaces included (never stripped). Browsers send
+    a textarea's line breaks as CRLF and the canonical text has LF: read as LF, so an
+    untouched passage across a line break is not taken for a changed one."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strip=False, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class PositionInlineFormSet(BaseInlineFormSet):

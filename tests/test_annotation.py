@@ -343,6 +343,29 @@ class TestOptimisticLocking:
         position.refresh_from_db()
         assert position.summary == "ملخص محرر آخر"
 
+    def test_a_passage_across_a_line_break_follows_a_text_edit(self, editor_client):
+        """A browser sends a textarea's line breaks as CRLF. An untouched position whose
+        quote spans a line break looked changed (CRLF against LF), so it was checked
+        against the edited text at its old offsets and the save was refused (found by
+        bench/load.py's editors)."""
+        body = "أكدت المنظمة دعمها.\nودعت إلى الحوار في سورية."
+        release = make_release(status=Release.Status.DRAFT, body=body)
+        start = body.index("دعمها")
+        quote = body[start : body.index(" إلى")]
+        assert "\n" in quote
+        position = make_position(
+            release, start=start, end=start + len(quote), quote=quote, topics=[make_topic()]
+        )
+        data = release_form_data(release, body="تمهيد.\r\n" + body.replace("\n", "\r\n"))
+        data["positions-0-quote"] = quote.replace("\n", "\r\n")
+        response = editor_client.post(admin_url(Release, "change", release.pk), data)
+        assert response.status_code == 302, re.findall(r"errorlist[^>]*>(.*?)</ul>", response.text)
+        position.refresh_from_db()
+        release.refresh_from_db()
+        assert release.body.startswith("تمهيد.\n")
+        assert release.body[position.start : position.end] == quote
+        assert not position.orphaned
+
 
 class TestWorkflow:
     def post(self, client, release, transition, **changes):
