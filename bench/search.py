@@ -5,7 +5,7 @@
 
 For each backend it creates a fresh database (SQLite file under /tmp/csto-bench,
 PostgreSQL database csto_bench on DATABASE_URL's server, UTF-8 locale), loads N
-published releases of 2–5 KB from bench/corpus.py with their search columns
+published releases of 2–5 KB from statements/corpus.py with their search columns
 computed by the analyzer, then builds the search index and prints:
 
 * analysis rate (releases/s, on all cores; the analyzed corpus is cached in
