@@ -36,7 +36,7 @@ deletions, relays and the codebook). :func:`drift` compares everything with a
 fresh computation; the tests call it after every kind of edit.
 """
 
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 
 from .models import FacetContribution, FacetCount, Position, Release, Topic, TopicEntry
 
@@ -134,7 +134,10 @@ def _kind_sql(listing, kind, dims, relay, where, names, yes):
             )
             stance = "s.stance"
     if relay:
-        rows += f" JOIN {names['relays']} l ON l.release_id = {release_id}"
+        # A source that also relayed its own release counts it once.
+        rows += (
+            f" JOIN {names['relays']} l ON l.release_id = {release_id} AND l.source_id <> {source}"
+        )
         source = "l.source_id"
     values = {
         "topic": topic,
@@ -178,6 +181,17 @@ def _apply(cursor, where, sign):
     )
 
 
+def _serialize(cursor):
+    """One writer of the counts at a time (PostgreSQL; SQLite has one writer anyway): two
+    saves taking shares away and adding them could otherwise deadlock on the sums they
+    share, or take one release's share away twice. Held until the transaction ends."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
+
+
+LOCK = 0x63737430  # "cst0": the advisory lock of the count tables
+
+
 def recount(release_ids):
     """Replace the shares of ``release_ids`` in the counts with their current ones."""
     release_ids = sorted(set(release_ids))
@@ -185,6 +199,7 @@ def recount(release_ids):
         return
     shares = FacetContribution._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
+        _serialize(cursor)
         for start in range(0, len(release_ids), CHUNK):
             where = _in(release_ids[start : start + CHUNK])
             _apply(cursor, where, -1)
@@ -201,6 +216,7 @@ def forget(release_ids):
     release_ids = sorted(set(release_ids))
     shares = FacetContribution._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
+        _serialize(cursor)
         for start in range(0, len(release_ids), CHUNK):
             where = _in(release_ids[start : start + CHUNK])
             _apply(cursor, where, -1)
@@ -213,6 +229,7 @@ def rebuild():
     table = FacetCount._meta.db_table
     shares = FacetContribution._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
+        _serialize(cursor)
         cursor.execute(f"DELETE FROM {shares}", [])
         cursor.execute(f"DELETE FROM {table}", [])
         cursor.execute(
@@ -291,7 +308,8 @@ def lookup(listing, filters, group=None):
         params.append(filters["year_to"])
     table = FacetCount._meta.db_table
     condition = " AND ".join(where)
-    with connection.cursor() as cursor:
+    # Where the reader's other queries go (statements.routers: a replica, when there is one).
+    with connections[router.db_for_read(FacetCount)].cursor() as cursor:
         if group is None:
             cursor.execute(f"SELECT COALESCE(SUM(n), 0) FROM {table} WHERE {condition}", params)
             return int(cursor.fetchone()[0])

@@ -51,6 +51,7 @@ def filtered(request, listing):
     """The listing's filtered queryset; InvalidFilters if a filter value is not valid."""
     filterset_class, queryset = LISTINGS[listing]
     filterset = filterset_class(request.GET or None, queryset=queryset(), request=request)
+    filterset.bounded = False  # an export has every match of a search, however broad
     if not filterset.is_valid():
         errors = "; ".join(
             f"{name}: {' '.join(messages)}" for name, messages in filterset.errors.items()

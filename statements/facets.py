@@ -20,7 +20,7 @@ last publication costs no count query at all.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import ExtractYear
 from django.utils.translation import gettext_lazy as _
 
@@ -263,17 +263,20 @@ def _count(filterset, data, codebook):
     return result
 
 
-# How each facet counts, per listing: functions of the base queryset. A release
-# whose source also relayed it would count twice; editors cannot record that.
+# How each facet counts, per listing: functions of the base queryset.
 RELEASE_COUNTS = {
+    # Only public positions count (an orphaned one is hidden from readers), as in the
+    # topic and stance filters and the count tables.
     "topic": lambda base: (
-        TopicEntry.objects.filter(release__in=base)
+        TopicEntry.objects.filter(release__in=base, is_public=True)
         .values_list("topic")
         .annotate(n=Count("release", distinct=True))
     ),
-    "topic_rollup": lambda ids: Count("pk", filter=Q(positions__topics__in=ids), distinct=True),
+    "topic_rollup": lambda ids: Count(
+        "pk", filter=Q(positions__topics__in=ids, positions__is_public=True), distinct=True
+    ),
     "stance": lambda base: (
-        Position.objects.filter(release__in=base)
+        Position.objects.filter(release__in=base, is_public=True)
         .values_list("stance")
         .annotate(n=Count("release", distinct=True))
     ),
@@ -281,6 +284,7 @@ RELEASE_COUNTS = {
     "source": lambda base: base.values_list("source").annotate(n=Count("pk")),
     "relay": lambda base: (
         RelayLink.objects.filter(release__in=base)
+        .exclude(source=F("release__source"))  # its own source relaying it: counted once
         .values_list("source")
         .annotate(n=Count("release", distinct=True))
     ),
@@ -303,6 +307,7 @@ POSITION_COUNTS = {
     "source": lambda base: base.values_list("release_source").annotate(n=Count("pk")),
     "relay": lambda base: (
         RelayLink.objects.filter(release__positions__in=base)
+        .exclude(source=F("release__source"))
         .values_list("source")
         .annotate(n=Count("release__positions", distinct=True))
     ),

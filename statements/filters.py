@@ -210,6 +210,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
     newest_first = oldest_first = ()
     search_result = None
     broad = False  # a search with more matches than limits.BROAD_SEARCH
+    bounded = True  # whether a broad search is bounded (exports list every match)
     keys = None  # the ordering's keys for keyset paging; None when ranked by relevance
 
     q = django_filters.CharFilter(label=_("Search"), method="search", help_text=SEARCH_HELP)
@@ -236,7 +237,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         self.unordered_qs = queryset
         ordering = self.form.cleaned_data.get("o") or ""
-        if self.search_result is not None:
+        if self.search_result is not None and self.bounded:
             bound = limits.BROAD_SEARCH
             self.broad = len(queryset.order_by().values_list("pk", flat=True)[: bound + 1]) > bound
         if self.search_result is not None and ordering in ("", "relevance"):

@@ -6,7 +6,7 @@ or removed from a position (from either side), positions and releases
 deleted, relays and the codebook changed.
 """
 
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from . import counts, listing, versions
@@ -68,6 +68,20 @@ def position_deleted(sender, instance, **kwargs):
 @receiver(post_delete, sender=Release, dispatch_uid="statements-release-deleted")
 def release_deleted(sender, instance, **kwargs):
     counts.forget([instance.pk])
+    listing.changed()
+
+
+@receiver(pre_delete, sender=Source, dispatch_uid="statements-source-deleting")
+def source_deleting(sender, instance, **kwargs):
+    # Its relay links go by cascade, which sends no m2m_changed: note whose counts change.
+    instance._relayed = list(
+        RelayLinks.objects.filter(source=instance).values_list("release_id", flat=True)
+    )
+
+
+@receiver(post_delete, sender=Source, dispatch_uid="statements-source-deleted")
+def source_deleted(sender, instance, **kwargs):
+    counts.recount(getattr(instance, "_relayed", []))
     listing.changed()
 
 
