@@ -68,9 +68,7 @@ def test_a_broad_search_is_bounded(english, matches, monkeypatch):
     assert sorted(shown) == sorted(r.public_id for r in matches[2:])
     # ...but ordered by date, every match is listed.
     response = listing(client, q="سورية", o="oldest")
-    assert [r.public_id for r in response.context["object_list"]] == [
-        r.public_id for r in matches
-    ]
+    assert [r.public_id for r in response.context["object_list"]] == [r.public_id for r in matches]
 
 
 def test_a_broad_search_in_arabic(client, matches, monkeypatch):
