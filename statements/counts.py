@@ -194,6 +194,17 @@ LOCK = 0x63737430  # "cst0": the advisory lock of the count tables
 
 def recount(release_ids):
     """Replace the shares of ``release_ids`` in the counts with their current ones."""
+    _replace(release_ids, add=True)
+
+
+def forget(release_ids):
+    """Take the shares of releases about to be deleted away from the counts."""
+    _replace(release_ids, add=False)
+
+
+def _replace(release_ids, *, add):
+    """Take the stored shares of ``release_ids`` away, then (``add``) store and add their
+    shares computed afresh."""
     release_ids = sorted(set(release_ids))
     if not release_ids:
         return
@@ -204,23 +215,11 @@ def recount(release_ids):
             where = _in(release_ids[start : start + CHUNK])
             _apply(cursor, where, -1)
             cursor.execute(f"DELETE FROM {shares} WHERE {where.format(c='release_id')}", [])
-            cursor.execute(
-                f"INSERT INTO {shares} (release_id, {COLUMNS}, n) {_shares_query(where)}", []
-            )
-            _apply(cursor, where, 1)
-        cursor.execute(f"DELETE FROM {FacetCount._meta.db_table} WHERE n = 0", [])
-
-
-def forget(release_ids):
-    """Take the shares of releases about to be deleted away from the counts."""
-    release_ids = sorted(set(release_ids))
-    shares = FacetContribution._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        _serialize(cursor)
-        for start in range(0, len(release_ids), CHUNK):
-            where = _in(release_ids[start : start + CHUNK])
-            _apply(cursor, where, -1)
-            cursor.execute(f"DELETE FROM {shares} WHERE {where.format(c='release_id')}", [])
+            if add:
+                cursor.execute(
+                    f"INSERT INTO {shares} (release_id, {COLUMNS}, n) {_shares_query(where)}", []
+                )
+                _apply(cursor, where, 1)
         cursor.execute(f"DELETE FROM {FacetCount._meta.db_table} WHERE n = 0", [])
 
 

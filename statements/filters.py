@@ -269,17 +269,20 @@ class ArchiveFilterSet(django_filters.FilterSet):
         return bool(self.search_result and self.search_result.rankable)
 
     def without(self, params, queryset=None):
-        """The same listing without the filters ``params`` (over ``queryset`` if given);
-        a search kept is not re-parsed."""
+        """The same listing without the filters ``params`` (over ``queryset`` if given),
+        to be counted (facets, suggestions): a search kept is not re-parsed, nor probed
+        for being broad."""
         data = self.data.copy()
         for param in params:
             data.pop(param, None)
-        return type(self)(
+        relaxed = type(self)(
             data,
             queryset=self.queryset if queryset is None else queryset,
             request=self.request,
             same_search=self.search_result,
         )
+        relaxed.bounded = False
+        return relaxed
 
     @classmethod
     def plain(cls):
