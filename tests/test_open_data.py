@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from statements.models import Position, Release, Topic
-from tests.factories import make_position, make_release
+from tests.factories import make_position, make_release, make_source, make_topic
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +175,70 @@ def test_a_large_export_streams_in_chunks(client, monkeypatch):
     chunks = list(response.streaming_content)
     assert len(chunks) > 10  # one piece per row, not one string
     assert len(read_csv(b"".join(chunks).decode())) == 10
+
+
+def _chunked_corpus():
+    """Five releases, each with its own relays, and positions with their own topics."""
+    sources = [make_source(name=f"وكالة {c}", slug=f"agency-{c}") for c in "edcba"]
+    topics = [make_topic(name_ar=f"موضوع {c}", slug=f"topic-{c}") for c in "zyxw"]
+    for i in range(5):
+        release = make_release(
+            body="منظمة " * 12, published_on=f"202{i}-01-0{i + 1}", published_precision="day"
+        )
+        release.relayed_from.set([sources[i], sources[(i + 1) % 5]])
+        for j in range(3):
+            make_position(
+                release, quote="منظمة", start=6 * j, end=6 * j + 5, topics=topics[j : j + i % 3 + 1]
+            )
+
+
+def test_every_chunk_carries_its_own_topics_and_relays(client, monkeypatch):
+    """Topics and relays are read per chunk: rows on either side of a boundary keep theirs."""
+    from statements import exports
+
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    _chunked_corpus()
+    positions = json.loads(export(client, "positions", "json"))
+    assert len(positions) == 15
+    for row in positions:
+        position = Position.objects.get(
+            release__public_id=row["release_public_id"], number=row["number"]
+        )
+        assert row["topics"] == [t.slug for t in position.topics.order_by("kind", "name_ar")]
+        assert row["topics"]  # every position here has at least one
+        relays = [s.slug for s in position.release.relayed_from.order_by("name")]
+        assert row["relayed_from"] == relays and len(relays) == 2
+    releases = read_csv(export(client, "releases", "csv"))
+    assert len(releases) == 5
+    for row in releases:
+        release = Release.objects.get(public_id=row["public_id"])
+        assert row["relayed_from"] == "|".join(
+            s.slug for s in release.relayed_from.order_by("name")
+        )
+
+
+@pytest.mark.parametrize("listing", ["releases", "positions"])
+def test_an_export_leaves_no_garbage_cycles_behind(client, monkeypatch, listing):
+    """Rows that die in reference cycles wait for a full collection: memory then grows with
+    the export (prefetched managers did that: 184 MB for a 100,000-row export)."""
+    import gc
+
+    from statements import exports
+
+    monkeypatch.setattr(exports, "CHUNK", 4)
+    _chunked_corpus()
+
+    def cycles_left_by_export(query=""):
+        gc.collect()
+        gc.disable()
+        try:
+            for _chunk in client.get(f"/{listing}/export.csv{query}").streaming_content:
+                pass
+            return gc.collect()
+        finally:
+            gc.enable()
+
+    cycles_left_by_export()  # the first request loads what stays loaded
+    # The request itself leaves a few hundred objects in cycles, whatever it exports.
+    of_a_request = cycles_left_by_export("?date_from=2099")
+    assert cycles_left_by_export() - of_a_request < 5  # not one object per row
