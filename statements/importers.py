@@ -16,9 +16,10 @@ Two formats:
 
 The natural key is the original URL when there is one, else the SHA-256 of
 the canonical body, so importing the same file twice creates nothing. Each
-release is written in its own transaction: a bad record is reported with its
-file and line and the others still import; nothing is half-written. Every
-change sanitation makes is reported.
+release (or batch of releases, :func:`import_batch`) is written in its own
+transaction: a bad record is reported with its file and line and the others
+still import; nothing is half-written. Every change sanitation makes is
+reported.
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ import datetime
 import json
 import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 
 from . import text
@@ -357,32 +360,80 @@ def save_release(data: ReleaseData, *, default_source: Source | None = None, sta
     """
     found = existing_release(data)
     if found:
-        notes = []
-        if found.body != data.body:
-            notes.append(
-                "the text in the file differs from the archive's (corrected since, or changed at "
-                "the source); the archive's text was kept — compare them in the admin"
-            )
-        return found, False, notes
-    notes = []
-    if default_source is not None:
-        source = default_source
-    elif data.source_name or data.agency:
+        return found, False, _existing_notes(found, data)
+    sources = SourceResolver()
+    source, notes = sources.for_record(data, default_source)
+    release = new_release(data, source, status)
+    try:
+        release.full_clean(exclude=["public_id"])
+    except ValidationError as error:
+        raise RecordError(_flatten(error)) from None
+    release.save()
+    relays, relay_notes = sources.relays(data)
+    for relay in relays:
+        release.relayed_from.add(relay)
+    return release, True, notes + relay_notes
+
+
+def _existing_notes(found, data):
+    if found.body != data.body:
+        return [
+            "the text in the file differs from the archive's (corrected since, or changed at "
+            "the source); the archive's text was kept — compare them in the admin"
+        ]
+    return []
+
+
+class SourceResolver:
+    """Finds (or creates) the sources records name, remembering what it found."""
+
+    def __init__(self):
+        self.known = {}
+
+    def find(self, name):
+        if name not in self.known:
+            found = find_source(name)
+            if found is None:
+                return None  # not remembered: a later record may create it
+            self.known[name] = found
+        return self.known[name]
+
+    def get_or_create(self, name):
+        if name in self.known:
+            return self.known[name], False
+        source, created = get_or_create_source(name)
+        self.known[name] = source
+        return source, created
+
+    def for_record(self, data, default_source=None):
+        """(source, notes) of a record; RecordError if it names no known source."""
+        if default_source is not None:
+            return default_source, []
+        if not (data.source_name or data.agency):
+            raise RecordError("no source: give --source (the file's first line names none)")
         name = data.source_name or data.agency
-        source, created = (
-            get_or_create_source(name) if data.source_name else (find_source(name), False)
-        )
+        source, created = self.get_or_create(name) if data.source_name else (self.find(name), False)
         if source is None:
             raise RecordError(
                 f"the dateline names the agency {name!r}, which is not a known source: "
                 "give --source, or add it as an alias of a source in the admin"
             )
-        if created:
-            notes.append(f"created source {source.name!r}")
-    else:
-        raise RecordError("no source: give --source (the file's first line names none)")
+        return source, [f"created source {source.name!r}"] if created else []
 
-    release = Release(
+    def relays(self, data):
+        """(sources, notes) of the record's relays, each once, in the record's order."""
+        found, notes = [], []
+        for name in data.relayed_from:
+            relay, created = self.get_or_create(name)
+            if created:
+                notes.append(f"created source {relay.name!r}")
+            if relay not in found:
+                found.append(relay)
+        return found, notes
+
+
+def new_release(data, source, status):
+    return Release(
         title=data.title,
         body=data.body,
         dateline=data.dateline,
@@ -397,17 +448,202 @@ def save_release(data: ReleaseData, *, default_source: Source | None = None, sta
         status=status or Release.Status.DRAFT,
         import_key=import_key(data),
     )
+
+
+# Batches --------------------------------------------------------------------
+#
+# Record by record, an import costs ~60 queries a release (the model's save: its
+# constraint checks, identifier, history, vocabulary, listing copies): 26 releases/s
+# on PostgreSQL (bench/RESULTS.md). A batch does the same work for many records
+# with a few set-based queries. It leaves what the database checks anyway (the
+# model's constraints) to the database: if the batch's INSERT is refused, the
+# batch is rolled back and imported again record by record, which names the bad
+# record and imports the others, as before.
+
+
+class _BatchRefused(Exception):
+    pass
+
+
+def analyze_records(records):
+    """The search analysis of each record (no database: it may run in another thread)."""
+    from . import search as search_index
+
+    analyses = {}
+    for data in records:
+        searched = tuple(getattr(data, name) for name in Release.SEARCHED_FIELDS)
+        analyses[searched] = search_index.search_fields(*searched)
+    return analyses
+
+
+def import_batch(items, *, default_source=None, status=None, analyses=None):
+    """Import ``items`` ((where, ReleaseData) pairs) in one transaction; their outcomes.
+
+    The same outcomes, notes and stored records as :func:`save_release` record by
+    record, but for the history: each new release has one creation record holding its
+    relays (record by record, each relay added is a change of its own). ``analyses``
+    is :func:`analyze_records` of the items, if the caller has it already.
+    """
     try:
-        release.full_clean(exclude=["public_id"])
-    except ValidationError as error:
-        raise RecordError(_flatten(error)) from None
-    release.save()
-    for name in data.relayed_from:
-        relay, created = get_or_create_source(name)
-        if created:
-            notes.append(f"created source {relay.name!r}")
-        release.relayed_from.add(relay)
-    return release, True, notes
+        with transaction.atomic():
+            return _import_batch(items, default_source, status, analyses or {})
+    except _BatchRefused:
+        return [_save_one(where, data, default_source, status) for where, data in items]
+
+
+def _import_batch(items, default_source, status, analyses):
+    from . import listing
+    from . import search as search_index
+    from .models import PublicIdentifier
+
+    outcomes = [None] * len(items)
+    archived = _ArchivedMatches(data for _where, data in items)
+    sources = SourceResolver()
+    planned = []  # (index, release, relays, notes)
+    for index, (where, data) in enumerate(items):
+        found = archived.match(data)
+        if found is not None:
+            notes = data.warnings + data.report.messages() + _existing_notes(found, data)
+            outcomes[index] = Outcome(where, "exists", release=found, notes=notes)
+            continue
+        known = dict(sources.known)
+        try:
+            # A source created for a record that is then refused is not kept.
+            creates = not default_source and data.source_name not in sources.known
+            with transaction.atomic() if creates else nullcontext():
+                source, notes = sources.for_record(data, default_source)
+                release = new_release(data, source, status)
+                # Fields are checked here; constraints and the source's key (a saved
+                # source) by the database (see above).
+                release.full_clean(exclude=["public_id", "source"], validate_constraints=False)
+        except ValidationError as error:
+            sources.known = known
+            outcomes[index] = Outcome(where, "error", message=_flatten(error))
+            continue
+        except (RecordError, text.TextError) as error:
+            sources.known = known
+            outcomes[index] = Outcome(where, "error", message=str(error))
+            continue
+        relays, relay_notes = sources.relays(data)
+        planned.append((index, release, relays, notes + relay_notes))
+        archived.add(data, release)
+    if not planned:
+        return outcomes
+
+    now = timezone.now()
+    surfaces = set()
+    issued = PublicIdentifier.objects.bulk_create([PublicIdentifier() for _ in planned])
+    releases = []
+    for (_index, release, _relays, _notes), identifier in zip(planned, issued, strict=True):
+        release.public_id = identifier.number
+        release.body_sha256 = Release.fingerprint(release.body)
+        if release.status == Release.Status.PUBLISHED:
+            release.first_published_at = release.published_at = now
+        searched = [getattr(release, name) for name in Release.SEARCHED_FIELDS]
+        analyzed = analyses.get(tuple(searched))
+        fields, found = analyzed or search_index.search_fields(*searched)
+        for name, value in fields.items():
+            setattr(release, name, value)
+        surfaces |= found
+        releases.append(release)
+    try:
+        with transaction.atomic():
+            Release.objects.bulk_create(releases)
+    except (IntegrityError, DataError):  # a constraint the fields' checks do not cover
+        raise _BatchRefused from None
+    links = Release.relayed_from.through
+    relay_rows = links.objects.bulk_create(
+        [links(release=r, source=s) for _i, r, relays, _n in planned for s in relays]
+    )
+    search_index.record_terms(sorted(surfaces))
+    _record_creations(relay_rows, releases, now)
+    # Versions are of published texts only: a batch of drafts has none to record.
+    listing.refresh(
+        [release.pk for release in releases],
+        record_versions=any(r.status == Release.Status.PUBLISHED for r in releases),
+    )
+    for index, release, _relays, notes in planned:
+        where, data = items[index]
+        release._state.adding = False
+        outcomes[index] = Outcome(
+            where,
+            "created",
+            release=release,
+            notes=data.warnings + data.report.messages() + notes,
+        )
+    return outcomes
+
+
+def _record_creations(relay_rows, releases, when):
+    """One history record per new release ("+"), with its relays: two bulk writes."""
+    records = Release.history.bulk_history_create(
+        releases, default_date=when, default_change_reason=None
+    )
+    by_release = {record.id: record for record in records}
+    (relay_history,) = (
+        relation.related_model for relation in Release.history.model._meta.related_objects
+    )  # simple_history's copy of the relays (HistoricalRelease_relayed_from)
+    relay_history.objects.bulk_create(
+        [
+            relay_history(
+                id=row.pk, history=by_release[row.release_id], release_id=row.release_id,
+                source_id=row.source_id,
+            )
+            for row in relay_rows
+        ]
+    )  # fmt: skip
+
+
+class _ArchivedMatches:
+    """What :func:`existing_release` finds, for a batch: read in one query, and kept up
+    to date with the batch's own new releases (a file may hold the same text twice)."""
+
+    def __init__(self, records):
+        records = list(records)
+        self.added = 0
+        keys = {import_key(r) for r in records}
+        urls = {r.url for r in records if r.url}
+        prints = {Release.fingerprint(r.body) for r in records if not r.url}
+        self.by_key, self.by_url, self.by_print = {}, {}, {}
+        found = Release.objects.filter(
+            Q(import_key__in=keys) | Q(url__in=urls) | Q(body_sha256__in=prints, url="")
+        ).order_by("-pk")  # the oldest is remembered last, so it wins
+        for release in found:
+            self._remember(release.import_key, release.url, release.body_sha256, release)
+
+    def _remember(self, key, url, fingerprint, release):
+        if key:
+            self.by_key[key] = release
+        if url:
+            self.by_url[url] = release
+        else:
+            self.by_print[fingerprint] = release
+
+    def match(self, data):
+        candidates = [self.by_key.get(import_key(data))]
+        if data.url:
+            candidates.append(self.by_url.get(data.url))
+        else:
+            candidates.append(self.by_print.get(Release.fingerprint(data.body)))
+        candidates = [c for c in candidates if c is not None]
+        return min(candidates, key=_creation_order) if candidates else None
+
+    def add(self, data, release):
+        release._batch_order = self.added
+        self.added += 1
+        key, fingerprint = import_key(data), Release.fingerprint(data.body)
+        for table, value in ((self.by_key, key), (self.by_url, data.url)):
+            if value:
+                table.setdefault(value, release)
+        if not data.url:
+            self.by_print.setdefault(fingerprint, release)
+
+
+def _creation_order(release):
+    # Archived releases come before the batch's own (which have no pk yet), oldest first.
+    if release.pk is not None:
+        return (0, release.pk)
+    return (1, release._batch_order)
 
 
 def _flatten(error: ValidationError) -> str:
@@ -462,55 +698,124 @@ def import_paths(
     status: str | None = None,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    batch: int = 1,
 ) -> ImportResult:
     """Import every record of every file; return what happened to each.
 
     ``source``, ``published``, ``precision`` and ``inferred`` apply to ``.txt``
     files (``.jsonl`` records carry their own). With ``dry_run`` everything is
-    checked and written inside a transaction that is then rolled back.
+    checked and written inside a transaction that is then rolled back. With
+    ``batch`` > 1, records are written that many at a time (:func:`import_batch`).
     """
     result = ImportResult(dry_run=dry_run)
     txt_date = parse_partial_date(published, precision) if published or precision else None
-    # Each record commits on its own; a dry run holds everything in one
+    # Each record (or batch) commits on its own; a dry run holds everything in one
     # transaction and rolls it back at the end.
     with transaction.atomic() if dry_run else nullcontext():
-        _import_all(paths, result, source, txt_date, inferred, status, progress)
+        importer = _Importer(result, source, status, max(1, batch), progress)
+        try:
+            for path in map(Path, paths):
+                importer.add_file(path, txt_date, inferred)
+            importer.flush()
+        finally:
+            importer.close()
         if dry_run:
             transaction.set_rollback(True)
     return result
 
 
-def _import_all(paths, result, source, txt_date, inferred, status, progress):
-    done = 0
-    for path in map(Path, paths):
+class _Importer:
+    """Reads records, keeps each outcome in the files' order, writes in batches.
+
+    Batches are pipelined: while one batch is written (the database working, this
+    thread waiting), the next one's search analysis runs in a second thread — the two
+    halves of an import's time, about equal (bench/RESULTS.md)."""
+
+    def __init__(self, result, source, status, batch, progress):
+        self.result, self.source, self.status = result, source, status
+        self.batch, self.progress = batch, progress
+        self.pending = []  # (slot in result.outcomes, where, data)
+        self.analyzing = None  # (pending, future of its analyses): the batch to write next
+        self.pool = ThreadPoolExecutor(1) if batch > 1 else None
+        self.done = 0
+
+    def add_file(self, path, txt_date, inferred):
+        outcomes = self.result.outcomes
         if path.suffix.lower() not in (".txt", ".jsonl"):
-            result.outcomes.append(Outcome(str(path), "error", message="not a .txt or .jsonl file"))
-            continue
+            outcomes.append(Outcome(str(path), "error", message="not a .txt or .jsonl file"))
+            return
         try:
             found = list(records(path))
         except (OSError, RecordError) as error:
-            result.outcomes.append(Outcome(path.name, "error", message=str(error)))
-            continue
+            outcomes.append(Outcome(path.name, "error", message=str(error)))
+            return
         for where, parse in found:
-            result.outcomes.append(
-                _import_one(where, parse, path, source, txt_date, inferred, status)
+            try:
+                data = parse()
+            except (RecordError, text.TextError) as error:
+                outcomes.append(Outcome(where, "error", message=str(error)))
+                self._advance(1)
+                continue
+            if path.suffix.lower() == ".txt" and txt_date:
+                data.published_on, data.published_precision = txt_date
+                data.published_inferred = inferred
+            self.pending.append((len(outcomes), where, data))
+            outcomes.append(None)
+            if len(self.pending) >= self.batch:
+                self._next_batch()
+
+    def _next_batch(self):
+        """Start analyzing the pending batch; write the one analyzed before it."""
+        if self.pool is None:
+            self._write(self.pending, None)
+            self.pending = []
+            return
+        future = self.pool.submit(analyze_records, [data for _, _, data in self.pending])
+        previous, self.analyzing = self.analyzing, (self.pending, future)
+        self.pending = []
+        if previous:
+            self._write(*previous)
+
+    def flush(self):
+        """Write everything still pending (the end of the files)."""
+        if self.pending:
+            self._next_batch()
+        if self.analyzing:
+            self._write(*self.analyzing)
+            self.analyzing = None
+
+    def close(self):
+        if self.pool:
+            self.pool.shutdown(cancel_futures=True)
+
+    def _write(self, pending, future):
+        if self.batch == 1:
+            written = [
+                _save_one(where, data, self.source, self.status) for _, where, data in pending
+            ]
+        else:
+            written = import_batch(
+                [(where, data) for _, where, data in pending],
+                default_source=self.source,
+                status=self.status,
+                analyses=future.result(),
             )
-            done += 1
-            if progress:
-                progress(done)
+        for (slot, _where, _data), outcome in zip(pending, written, strict=True):
+            self.result.outcomes[slot] = outcome
+        self._advance(len(pending))
+
+    def _advance(self, count):
+        for _ in range(count):
+            self.done += 1
+            if self.progress:
+                self.progress(self.done)
 
 
-def _import_one(where, parse, path, source, txt_date, inferred, status):
+def _save_one(where, data, source, status):
     try:
-        data = parse()
-        if path.suffix.lower() == ".txt" and txt_date:
-            data.published_on, data.published_precision = txt_date
-            data.published_inferred = inferred
         with transaction.atomic():
             release, created, notes = save_release(data, default_source=source, status=status)
-    except RecordError as error:
-        return Outcome(where, "error", message=str(error))
-    except text.TextError as error:
+    except (RecordError, text.TextError) as error:
         return Outcome(where, "error", message=str(error))
     except DatabaseError as error:
         return Outcome(where, "error", message=f"refused by the database: {error}")

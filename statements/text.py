@@ -24,6 +24,7 @@ string indices are.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -73,6 +74,14 @@ def char_name(ch: str) -> str:
     if ch in INVISIBLE_KEPT:
         return f"U+{ord(ch):04X} {INVISIBLE_KEPT[ch]}"
     return f"U+{ord(ch):04X} {unicodedata.name(ch, 'CONTROL')}"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Every character the loop in sanitize() removes or reports (tests/test_text.py checks
+# this class against _is_stripped_control, BIDI_CONTROLS, BOM and INVISIBLE_KEPT).
+_SPECIAL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\u061c\u200c-\u200f]"
+)
 
 
 def _is_stripped_control(ch: str) -> bool:
@@ -148,9 +157,8 @@ def sanitize(text: str, *, trim: bool = True) -> tuple[str, SanitationReport]:
     surrogates, as produced by decoding with ``surrogateescape``).
     """
     report = SanitationReport()
-    for index, ch in enumerate(text):
-        if 0xD800 <= ord(ch) <= 0xDFFF:
-            raise TextError(f"invalid character (lone surrogate) at position {index}")
+    if surrogate := _SURROGATE.search(text):
+        raise TextError(f"invalid character (lone surrogate) at position {surrogate.start()}")
 
     crlf = text.count("\r\n")
     text = text.replace("\r\n", "\n")
@@ -158,15 +166,16 @@ def sanitize(text: str, *, trim: bool = True) -> tuple[str, SanitationReport]:
     text = text.replace("\r", "\n")
     report.line_endings_normalized = crlf + lone_cr
 
-    kept = []
-    for ch in text:
-        if ch in BIDI_CONTROLS or ch == BOM or _is_stripped_control(ch):
-            report.removed[ch] += 1
-            continue
-        if ch in INVISIBLE_KEPT:
-            report.invisible_kept[ch] += 1
-        kept.append(ch)
-    text = "".join(kept)
+    if _SPECIAL.search(text):  # most texts have none: no loop over every character
+        kept = []
+        for ch in text:
+            if ch in BIDI_CONTROLS or ch == BOM or _is_stripped_control(ch):
+                report.removed[ch] += 1
+                continue
+            if ch in INVISIBLE_KEPT:
+                report.invisible_kept[ch] += 1
+            kept.append(ch)
+        text = "".join(kept)
 
     nfc = unicodedata.normalize("NFC", text)
     report.nfc_changed = nfc != text

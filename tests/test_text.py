@@ -155,3 +155,26 @@ def test_the_analyzer_is_safe_in_threads():
         thread.join()
     assert errors == []
     assert all(results) and len(results) == 8 * 4000
+
+
+def test_the_fast_path_knows_every_character_sanitation_touches():
+    """sanitize() skips its per-character loop when a regex finds nothing to do: the regex
+    must match exactly the characters the loop removes or reports."""
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        ch = chr(code)
+        touched = (
+            ch in text.BIDI_CONTROLS
+            or ch == text.BOM
+            or text._is_stripped_control(ch)
+            or ch in text.INVISIBLE_KEPT
+        )
+        assert bool(text._SPECIAL.match(ch)) == touched, f"U+{code:04X}"
+
+
+@pytest.mark.parametrize("position", [0, 5, 11])
+def test_a_lone_surrogate_is_refused_with_its_position(position):
+    raw = "منظمة معاهدة"[:position] + "\udc80" + "منظمة معاهدة"[position:]
+    with pytest.raises(text.TextError, match=f"at position {position}"):
+        text.sanitize(raw)

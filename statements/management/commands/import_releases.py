@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from statements.importers import RecordError, count_records, find_source, import_paths
 from statements.models import DatePrecision, Release
 
+BATCH = 500  # ~10 MB of text at a time; bench/RESULTS.md measures the rate
+
 
 class Command(BaseCommand):
     help = (
@@ -34,11 +36,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="check everything, write nothing"
         )
+        parser.add_argument(
+            "--batch",
+            type=int,
+            default=BATCH,
+            metavar="N",
+            help=(
+                f"write N releases per transaction (default {BATCH}; 1: one at a time). A batch "
+                "the database refuses is imported again one record at a time, so a bad record "
+                "is still named and the others still imported."
+            ),
+        )
 
     def handle(
-        self, *args, paths, source, published, precision, inferred, status, dry_run, **options
-    ):
+        self, *args, paths, source, published, precision, inferred, status, dry_run, batch,
+        **options,
+    ):  # fmt: skip
         verbosity = options["verbosity"]
+        if batch < 1:
+            raise CommandError("--batch must be 1 or more")
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
             raise CommandError(f"no such file: {', '.join(missing)}")
@@ -69,6 +85,7 @@ class Command(BaseCommand):
                 status=status,
                 dry_run=dry_run,
                 progress=progress,
+                batch=batch,
             )
         except RecordError as error:
             raise CommandError(str(error)) from None
