@@ -116,3 +116,33 @@ def test_migrate_puts_back_a_dropped_ordering_index(capsys):
     call_command("migrate", verbosity=1, stdout=StringIO())
     assert "position_listing_newest_idx" in listing_indexes(connection)
     assert "Listing indexes were missing" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_count_lookups_read_the_sums_from_the_index_alone():
+    """On PostgreSQL the count table's unique index carries n (migration 0014): a lookup is
+    an index-only scan, and the upsert that keeps the sums still finds its arbiter."""
+    from django.db import connection
+
+    from statements import counts
+    from tests.factories import make_position
+
+    if connection.vendor != "postgresql":
+        pytest.skip("INCLUDE is PostgreSQL's (SQLite keeps the plain unique index)")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'statements_facetcount_unique'"
+        )
+        (definition,) = cursor.fetchone()
+    assert definition.endswith("INCLUDE (n)"), definition
+    make_position()  # a publication: sums inserted through ON CONFLICT on that index
+    assert counts.lookup("p", {}) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT stance, SUM(n) FROM statements_facetcount "
+            "WHERE kind = 'ps' AND relay = false GROUP BY stance"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using statements_facetcount_unique" in plan, plan
