@@ -76,11 +76,13 @@ class InvalidFilters(Exception):
         return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
-def _slugs(through, owner, target, ids, ordering):
-    """``{owner id: [target slug, ...]}`` for ``ids``, in the target model's order."""
+def _slugs(relation, owner, target, ids):
+    """``{owner id: [target slug, ...]}`` for ``ids`` through the many-to-many
+    ``relation``, in the target model's own order (what ``.all()`` gives)."""
     found = defaultdict(list)
+    ordering = relation.field.related_model._meta.ordering
     rows = (
-        through.objects.filter(**{f"{owner}_id__in": ids})
+        relation.through.objects.filter(**{f"{owner}_id__in": ids})
         .order_by(*(f"{target}__{field}" for field in ordering))
         .values_list(f"{owner}_id", f"{target}__slug")
     )
@@ -90,7 +92,7 @@ def _slugs(through, owner, target, ids, ordering):
 
 
 def _relays(release_ids):
-    return _slugs(Release.relayed_from.through, "release", "source", release_ids, ["name"])
+    return _slugs(Release.relayed_from, "release", "source", release_ids)
 
 
 def release_related(releases):
@@ -99,13 +101,7 @@ def release_related(releases):
 
 def position_related(positions):
     return {
-        "topics": _slugs(
-            Position.topics.through,
-            "position",
-            "topic",
-            [p.pk for p in positions],
-            ["kind", "name_ar"],
-        ),
+        "topics": _slugs(Position.topics, "position", "topic", [p.pk for p in positions]),
         "relays": _relays({p.release_id for p in positions}),
     }
 

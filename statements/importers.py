@@ -344,13 +344,9 @@ def import_key(data: ReleaseData) -> str:
 
 
 def existing_release(data: ReleaseData) -> Release | None:
-    """The release this record was imported as before (even if its text was corrected since)."""
-    key = import_key(data)
-    if data.url:
-        match = Q(import_key=key) | Q(url=data.url)
-    else:
-        match = Q(import_key=key) | Q(body_sha256=Release.fingerprint(data.body), url="")
-    return Release.objects.filter(match).order_by("pk").first()
+    """The release this record was imported as before (even if its text was corrected since):
+    the oldest with its import key, or its URL (without a URL: the same text and no URL)."""
+    return _ArchivedMatches([data]).match(data)
 
 
 def save_release(data: ReleaseData, *, default_source: Source | None = None, status=None):
@@ -373,6 +369,11 @@ def save_release(data: ReleaseData, *, default_source: Source | None = None, sta
     for relay in relays:
         release.relayed_from.add(relay)
     return release, True, notes + relay_notes
+
+
+def _record_notes(data, notes):
+    """Everything an outcome reports about its record: reading, sanitation, writing."""
+    return data.warnings + data.report.messages() + notes
 
 
 def _existing_notes(found, data):
@@ -503,7 +504,7 @@ def _import_batch(items, default_source, status, analyses):
     for index, (where, data) in enumerate(items):
         found = archived.match(data)
         if found is not None:
-            notes = data.warnings + data.report.messages() + _existing_notes(found, data)
+            notes = _record_notes(data, _existing_notes(found, data))
             outcomes[index] = Outcome(where, "exists", release=found, notes=notes)
             continue
         known = dict(sources.known)
@@ -564,12 +565,11 @@ def _import_batch(items, default_source, status, analyses):
     )
     for index, release, _relays, notes in planned:
         where, data = items[index]
-        release._state.adding = False
         outcomes[index] = Outcome(
             where,
             "created",
             release=release,
-            notes=data.warnings + data.report.messages() + notes,
+            notes=_record_notes(data, notes),
         )
     return outcomes
 
@@ -595,8 +595,8 @@ def _record_creations(relay_rows, releases, when):
 
 
 class _ArchivedMatches:
-    """What :func:`existing_release` finds, for a batch: read in one query, and kept up
-    to date with the batch's own new releases (a file may hold the same text twice)."""
+    """What :func:`existing_release` finds, for any number of records: read in one query,
+    and kept up to date with a batch's own new releases (a file may hold a text twice)."""
 
     def __init__(self, records):
         records = list(records)
@@ -819,5 +819,5 @@ def _save_one(where, data, source, status):
         return Outcome(where, "error", message=str(error))
     except DatabaseError as error:
         return Outcome(where, "error", message=f"refused by the database: {error}")
-    notes = data.warnings + data.report.messages() + notes
+    notes = _record_notes(data, notes)
     return Outcome(where, "created" if created else "exists", release=release, notes=notes)
