@@ -4,12 +4,14 @@ from django.utils.translation import gettext_lazy as _
 
 SEARCH_MIGRATION = ("statements", "0004_search_index")
 LISTING_MIGRATION = ("statements", "0007_listing_copies")
+COUNTS_MIGRATION = ("statements", "0015_facet_pairs")
 
 
 def ensure_search_index(sender, using, **kwargs):
     """Put back search triggers and listing indexes that a SQLite table rebuild dropped
-    (see search_schema and listing_schema)."""
-    from django.db import connections
+    (see search_schema and listing_schema), and recount the count tables if what
+    computes them changed (statements.counts.ensure)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
     from django.db.migrations.recorder import MigrationRecorder
 
     from . import listing_schema, search_schema
@@ -23,6 +25,11 @@ def ensure_search_index(sender, using, **kwargs):
         created = listing_schema.ensure(connection)
         if created and verbose:
             print(f"Listing indexes were missing and have been recreated: {', '.join(created)}.")
+    if COUNTS_MIGRATION in applied and using == DEFAULT_DB_ALIAS:
+        from . import counts
+
+        if counts.ensure() and verbose:
+            print("The count tables were computed by other code and have been recounted.")
 
 
 class StatementsConfig(AppConfig):

@@ -11,11 +11,18 @@ releases: from a few hundred rows to a few hundred thousand); a lookup reads the
 smallest kind that has every dimension it needs (:data:`KINDS`):
 
 * public positions by stance, issuing body, source and year (``p``); by topic,
-  stance and year (``pt``); and, smaller, by each of stance, body, source and
-  topic with the year (``ps``, ``pb``, ``pr``, ``pty``);
-* published releases likewise (``r``: stance, body, source, year; ``rt``: topic,
-  body, source, year; ``rs``, ``rb``, ``rr``, ``rty``), where a release counts once
-  with any stance ("") and once for each stance its positions have.
+  stance and year (``pt``); by topic and all of those (``px``); and, smaller, by
+  each of stance, body, source and topic with the year (``ps``, ``pb``, ``pr``,
+  ``pty``);
+* published releases likewise (``r``: stance, body, source, year; ``rx``: topic,
+  stance, body, source, year; ``rs``, ``rb``, ``rr``, ``rty``), where a release
+  counts once with any stance ("") and once for each stance its positions have;
+* pairs of topics, one a place and the other a theme or an actor (``pair``), for
+  the place facet of a listing filtered by a topic and the topic facet of one
+  filtered by a place: positions by both topics, stance and year (``pc``), releases
+  by both topics and year (``rc``). Releases by pairs and stance would be the
+  largest kind by far (about 270 shares a release): that facet is counted from the
+  records.
 
 A topic counts its narrower topics' records too, each once (as its filter does):
 the topic dimension is each record's topics with all their broader topics. A
@@ -26,7 +33,8 @@ can be answered from the table.
 
 :func:`lookup` answers what these dimensions can answer and returns None for the
 rest (a search, a partial-year range, two topics at once, a dimension the kind
-lacks), which statements.facets then counts from the records.
+lacks, two topics of the same facet), which statements.facets then counts from the
+records.
 
 Keeping them: each release's share is stored (:class:`FacetContribution`);
 :func:`recount` takes a release's stored share away from the sums, computes its
@@ -36,11 +44,21 @@ deletions, relays and the codebook). :func:`drift` compares everything with a
 fresh computation; the tests call it after every kind of edit.
 """
 
+import hashlib
+
 from django.db import connection, connections, router, transaction
 
-from .models import FacetContribution, FacetCount, Position, Release, Topic, TopicEntry
+from .models import (
+    FacetContribution,
+    FacetCount,
+    ListingGeneration,
+    Position,
+    Release,
+    Topic,
+    TopicEntry,
+)
 
-DIMS = ("topic", "stance", "body", "source", "year", "relay")
+DIMS = ("topic", "pair", "stance", "body", "source", "year", "relay")
 # What each kind is counted by (a date range is answered by the year), smallest
 # first: a lookup reads the first kind that has every dimension it needs.
 KINDS = {
@@ -51,6 +69,8 @@ KINDS = {
         ("pty", {"topic", "year"}),
         ("pt", {"topic", "stance", "year"}),
         ("p", {"stance", "body", "source", "year"}),
+        ("px", {"topic", "stance", "body", "source", "year"}),
+        ("pc", {"topic", "pair", "stance", "year"}),
     ],
     "r": [
         ("rs", {"stance", "year"}),
@@ -58,7 +78,8 @@ KINDS = {
         ("rr", {"source", "year"}),
         ("rty", {"topic", "year"}),
         ("r", {"stance", "body", "source", "year"}),
-        ("rt", {"topic", "body", "source", "year"}),
+        ("rx", {"topic", "stance", "body", "source", "year"}),
+        ("rc", {"topic", "pair", "year"}),
     ],
 }
 KIND_DIMS = {kind: dims for kinds in KINDS.values() for kind, dims in kinds}
@@ -81,10 +102,11 @@ def _shares_sql(where_release):
         "relays": Release.relayed_from.through._meta.db_table,
     }
     yes = "TRUE" if connection.vendor == "postgresql" else "1"
+    # Each topic with itself and its broader topics, and whether that one is a place.
     up = (
-        "up(topic_id, ancestor_id) AS (SELECT id, id FROM {topic} UNION "
-        "SELECT up.topic_id, t.parent_id FROM up JOIN {topic} t ON t.id = up.ancestor_id "
-        "WHERE t.parent_id IS NOT NULL)"
+        "up(topic_id, ancestor_id, place) AS (SELECT id, id, kind = 'place' FROM {topic} "
+        "UNION SELECT up.topic_id, b.id, b.kind = 'place' FROM up "
+        "JOIN {topic} t ON t.id = up.ancestor_id JOIN {topic} b ON b.id = t.parent_id)"
     ).format(**names)
     parts = []
     for listing, kinds in KINDS.items():
@@ -97,6 +119,7 @@ def _shares_sql(where_release):
 def _kind_sql(listing, kind, dims, relay, where, names, yes):
     """The shares of one kind: each release's rows, grouped by the kind's dimensions."""
     no = "FALSE" if yes == "TRUE" else "0"
+    pair = "0"
     if listing == "p":
         # Positions: their listing copies, or their topic entries (which carry the same
         # copies) with each topic's broader topics; a position counts once per group.
@@ -104,6 +127,15 @@ def _kind_sql(listing, kind, dims, relay, where, names, yes):
             rows = f"{names['entry']} e JOIN up ON up.topic_id = e.topic_id"
             public = f"e.is_public = {yes} AND {where.format(c='e.release_id')}"
             a, topic, counted = "e", "up.ancestor_id", "COUNT(DISTINCT e.position_id)"
+            if "pair" in dims:
+                # The same position's topics (with their broader topics) of the other
+                # facet: places with a theme or an actor, and the reverse.
+                rows += (
+                    f" JOIN {names['entry']} e2 ON e2.position_id = e.position_id"
+                    " JOIN up u2 ON u2.topic_id = e2.topic_id"
+                )
+                pair = "u2.ancestor_id"
+                public += " AND up.place <> u2.place"
         else:
             rows = f"{names['position']} p"
             public = f"p.is_public = {yes} AND {where.format(c='p.release_id')}"
@@ -120,11 +152,21 @@ def _kind_sql(listing, kind, dims, relay, where, names, yes):
         body, source, year = "r.issuing_body", "r.source_id", _year("r.published_on")
         if "topic" in dims:
             rows += (
-                f" JOIN (SELECT DISTINCT e.release_id, up.ancestor_id FROM {names['entry']} e "
-                f"JOIN up ON up.topic_id = e.topic_id WHERE e.is_public = {yes} "
-                f"AND {where.format(c='e.release_id')}) x ON x.release_id = r.id"
+                f" JOIN (SELECT DISTINCT e.release_id, up.ancestor_id, up.place FROM "
+                f"{names['entry']} e JOIN up ON up.topic_id = e.topic_id WHERE "
+                f"e.is_public = {yes} AND {where.format(c='e.release_id')}) x "
+                "ON x.release_id = r.id"
             )
             topic = "x.ancestor_id"
+            if "pair" in dims:
+                # The release's topics of the other facet, from any of its positions.
+                rows += (
+                    f" JOIN (SELECT DISTINCT e.release_id, up.ancestor_id, up.place FROM "
+                    f"{names['entry']} e JOIN up ON up.topic_id = e.topic_id WHERE "
+                    f"e.is_public = {yes} AND {where.format(c='e.release_id')}) x2 "
+                    "ON x2.release_id = r.id AND x2.place <> x.place"
+                )
+                pair = "x2.ancestor_id"
         if "stance" in dims:
             rows += (
                 f" JOIN (SELECT DISTINCT release_id, stance FROM {names['position']} "
@@ -141,6 +183,7 @@ def _kind_sql(listing, kind, dims, relay, where, names, yes):
         source = "l.source_id"
     values = {
         "topic": topic,
+        "pair": pair,
         "stance": stance if "stance" in dims else "''",
         "body": body if "body" in dims else "''",
         "source": source if "source" in dims else "0",
@@ -148,7 +191,7 @@ def _kind_sql(listing, kind, dims, relay, where, names, yes):
     }
     grouped = ", ".join([release_id] + [values[d] for d in DIMS[:-1] if d in dims])
     return (
-        f"SELECT {release_id}, '{kind}', {values['topic']}, {values['stance']}, "
+        f"SELECT {release_id}, '{kind}', {values['topic']}, {values['pair']}, {values['stance']}, "
         f"{values['body']}, {values['source']}, {values['year']}, {yes if relay else no}, "
         f"{counted} FROM {rows} WHERE {public} GROUP BY {grouped}"
     )
@@ -159,7 +202,7 @@ def _shares_query(where_release):
     return f"{ctes} {select}"
 
 
-COLUMNS = "kind, topic, stance, body, source, year, relay"
+COLUMNS = "kind, topic, pair, stance, body, source, year, relay"
 CHUNK = 2000  # releases recounted per statement
 
 
@@ -239,6 +282,25 @@ def rebuild():
             f"GROUP BY {COLUMNS}",
             [],
         )
+        ListingGeneration.objects.update_or_create(pk=1, defaults={"counts_version": signature()})
+
+
+def signature():
+    """What computes the counts (a digest of the statement that computes every share):
+    stored by :func:`rebuild`, so that :func:`ensure` knows when the counting changed."""
+    return hashlib.sha256(_shares_query("1 = 1").encode()).hexdigest()[:32]
+
+
+def ensure():
+    """Recount everything if the tables were computed by other code than today's (or
+    never): migrate calls it (statements.apps), so a change of kinds needs no step of
+    its own. True when it recounted tables that other code had computed."""
+    stored = ListingGeneration.objects.filter(pk=1).values_list("counts_version", flat=True).first()
+    if stored == signature():
+        return False
+    had = FacetContribution.objects.exists()
+    rebuild()
+    return had
 
 
 def drift(limit=20):
@@ -271,19 +333,31 @@ def lookup(listing, filters, group=None):
     stance, body, source or year), or the total when ``group`` is None. None when the
     table cannot say (a dimension its kind lacks).
 
+    By ``group`` topic under a ``topic`` filter, the values are the topics of the other
+    facet only (kinds ``pc``, ``rc``): the caller asks for nothing else.
+
     ``filters`` maps dimensions to values: ``topic`` (a topic's pk: it and everything
     under it), ``stance``, ``body``, ``source`` (a source's pk: published or relayed),
     ``year_from`` and ``year_to`` (whole years).
     """
     wanted = {"year" if name.startswith("year_") else name for name in filters}
-    if group in wanted and group != "year":
-        return None  # counts by topic among one topic's records: topics that co-occur
+    column = group
+    if group == "topic" and "topic" in filters:
+        # Topics among one topic's records: the pair kinds, whose second topic is always
+        # of the other facet (a place with a theme or an actor, or the reverse).
+        wanted.add("pair")
+        column = "pair"
+    elif group in wanted and group != "year":
+        return None
     if group:
         wanted.add(group)
-    kind = next((kind for kind, dims in KINDS[listing] if wanted <= dims), None)
+    paired = column == "pair"
+    kind = next((k for k, d in KINDS[listing] if wanted <= d and ("pair" in d) == paired), None)
     if kind is None:
         return None
     where, params = ["kind = %s"], [kind]
+    if column != "pair":
+        where.append("pair = 0")  # (every row of a kind without pairs: the index's next key)
     for name in ("topic", "body", "source"):
         if name in filters:
             where.append(f"{name} = %s")
@@ -313,6 +387,6 @@ def lookup(listing, filters, group=None):
             cursor.execute(f"SELECT COALESCE(SUM(n), 0) FROM {table} WHERE {condition}", params)
             return int(cursor.fetchone()[0])
         cursor.execute(
-            f"SELECT {group}, SUM(n) FROM {table} WHERE {condition} GROUP BY {group}", params
+            f"SELECT {column}, SUM(n) FROM {table} WHERE {condition} GROUP BY {column}", params
         )
         return {value: int(n) for value, n in cursor.fetchall() if n}

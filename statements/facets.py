@@ -241,8 +241,16 @@ def _count(filterset, data, codebook):
     result = {}
     for name, _label, kinds in TOPIC_FACETS:
         chosen = data.get(name)
-        pks = [t.pk for t in codebook if t.kind in kinds or t == chosen]
-        tabled = _from_tables(model, data, name, "topic")
+        listed = [t for t in codebook if t.kind in kinds or t == chosen]
+        pks = [t.pk for t in listed]
+        # Under the other topic filter, the tables hold the topics of the other facet
+        # only (places with a theme or an actor, and the reverse): ?topic=syria (a
+        # place) has its places counted from the records.
+        other = data.get("place" if name == "topic" else "topic")
+        same_side = other is not None and any(
+            (t.kind == Topic.Kind.PLACE) == (other.kind == Topic.Kind.PLACE) for t in listed
+        )
+        tabled = None if same_side else _from_tables(model, data, name, "topic")
         if tabled is not None:
             result[name] = {pk: n for pk, n in tabled.items() if pk in pks and n}
         else:

@@ -997,11 +997,13 @@ class TopicEntry(models.Model):
 
 class FacetDims(models.Model):
     """The dimensions a facet count is kept by (statements.counts): which count
-    (``kind``), then topic (0: not by topic), stance ("": any), issuing body, source
-    (0: not by source), year (0: date unknown) and whether the source is a relay."""
+    (``kind``), then topic (0: not by topic), a second topic of the other facet (``pair``,
+    0: none), stance ("": any), issuing body, source (0: not by source), year (0: date
+    unknown) and whether the source is a relay."""
 
     kind = models.CharField(max_length=4)
     topic = models.IntegerField(default=0)
+    pair = models.IntegerField(default=0)
     stance = models.CharField(max_length=12, default="")
     body = models.CharField(max_length=20, default="")
     source = models.IntegerField(default=0)
@@ -1024,13 +1026,16 @@ class FacetCount(FacetDims):
         verbose_name_plural = _("facet counts")
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "topic", "stance", "body", "source", "year", "relay"],
+                fields=["kind", "topic", "pair", "stance", "body", "source", "year", "relay"],
                 name="%(app_label)s_facetcount_unique",
             )
         ]
 
     def __str__(self):
-        return f"{self.kind} {self.topic} {self.stance} {self.body} {self.source} {self.year}"
+        return (
+            f"{self.kind} {self.topic} {self.pair} {self.stance} {self.body} {self.source} "
+            f"{self.year}"
+        )
 
 
 class FacetContribution(FacetDims):
@@ -1059,6 +1064,9 @@ class ListingGeneration(models.Model):
 
     value = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(default=timezone.now)
+    # What computed the count tables (statements.counts.signature): when the counting
+    # changes, migrate recounts them (statements.apps).
+    counts_version = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("listing generation")
