@@ -71,18 +71,43 @@ KINDS = {
         ("p", {"stance", "body", "source", "year"}),
         ("px", {"topic", "stance", "body", "source", "year"}),
         ("pc", {"topic", "pair", "stance", "year"}),
+        # Not read by lookup (see pairs): positions by topic (with everything under it)
+        # and each topic recorded on them, of any facet: "related topics", and, where
+        # the two are the same topic, positions recorded on that topic itself.
+        ("pd", {"topic", "pair"}),
     ],
     "r": [
         ("rs", {"stance", "year"}),
         ("rb", {"body", "year"}),
         ("rr", {"source", "year"}),
         ("rty", {"topic", "year"}),
+        ("rts", {"topic", "stance", "year"}),
         ("r", {"stance", "body", "source", "year"}),
         ("rx", {"topic", "stance", "body", "source", "year"}),
         ("rc", {"topic", "pair", "year"}),
+        ("rcs", {"topic", "pair", "stance", "year"}),
     ],
 }
+# Kinds whose shares are not stored: their sums come from each release's stored shares
+# of other kinds, as a projection of one kind (``ps`` is ``p`` by stance and year), or,
+# for releases, its topics (``rty``) or topic pairs (``rc``) with each of its rows of
+# ``r`` (stance, body, source, year, relay). Exact, since a release has one body, one
+# source and one date, and a position one stance and one body.
+DERIVED = {
+    "ps": ("p",),
+    "pb": ("p",),
+    "pr": ("p",),
+    "pty": ("px",),
+    "pt": ("px",),
+    "rs": ("r",),
+    "rb": ("r",),
+    "rr": ("r",),
+    "rts": ("rty", "r"),
+    "rx": ("rty", "r"),
+    "rcs": ("rc", "r"),
+}
 KIND_DIMS = {kind: dims for kinds in KINDS.values() for kind, dims in kinds}
+STORED = [kind for kind in KIND_DIMS if kind not in DERIVED]
 
 
 def _year(column):
@@ -91,9 +116,10 @@ def _year(column):
     return f"COALESCE(CAST(strftime('%%Y', {column}) AS INTEGER), 0)"
 
 
-def _shares_sql(where_release):
+def _shares_sql(where_release, kinds=STORED):
     """(WITH clause, SELECT) of every share (release_id, kind, dims..., n) of the
-    releases that ``where_release`` (SQL on a column named ``{c}``) selects."""
+    releases that ``where_release`` (SQL on a column named ``{c}``) selects, of
+    ``kinds`` (those whose shares are stored; any kind can be computed so)."""
     names = {
         "position": Position._meta.db_table,
         "release": Release._meta.db_table,
@@ -109,8 +135,10 @@ def _shares_sql(where_release):
         "JOIN {topic} t ON t.id = up.ancestor_id JOIN {topic} b ON b.id = t.parent_id)"
     ).format(**names)
     parts = []
-    for listing, kinds in KINDS.items():
-        for kind, dims in kinds:
+    for listing, listed in KINDS.items():
+        for kind, dims in listed:
+            if kind not in kinds:
+                continue
             for relay in (False, True) if "source" in dims else (False,):
                 parts.append(_kind_sql(listing, kind, dims, relay, where_release, names, yes))
     return f"WITH RECURSIVE {up}", " UNION ALL ".join(parts)
@@ -127,7 +155,11 @@ def _kind_sql(listing, kind, dims, relay, where, names, yes):
             rows = f"{names['entry']} e JOIN up ON up.topic_id = e.topic_id"
             public = f"e.is_public = {yes} AND {where.format(c='e.release_id')}"
             a, topic, counted = "e", "up.ancestor_id", "COUNT(DISTINCT e.position_id)"
-            if "pair" in dims:
+            if kind == "pd":
+                # The same position's topics, as recorded.
+                rows += f" JOIN {names['entry']} e2 ON e2.position_id = e.position_id"
+                pair = "e2.topic_id"
+            elif "pair" in dims:
                 # The same position's topics (with their broader topics) of the other
                 # facet: places with a theme or an actor, and the reverse.
                 rows += (
@@ -212,14 +244,55 @@ def _in(ids):
     return "{c} IN (" + ", ".join(str(int(i)) for i in ids) + ")"
 
 
-def _apply(cursor, where, sign):
-    """Add (sign 1) or take away (-1) the stored shares of the releases ``where`` selects."""
-    table = FacetCount._meta.db_table
+def _sums_sql(where, sign):
+    """SELECT of the sums (COLUMNS, n) that the stored shares of the releases ``where``
+    selects add to the counts, times ``sign``: those of the stored kinds and, from the
+    same shares, those of the derived kinds."""
     shares = FacetContribution._meta.db_table
+    no = "FALSE" if connection.vendor == "postgresql" else "0"
+    parts = [
+        f"SELECT {COLUMNS}, {int(sign)} * SUM(n) FROM {shares} "
+        f"WHERE {where.format(c='release_id')} GROUP BY {COLUMNS}"
+    ]
+    for kind, (first, *joined) in DERIVED.items():
+        dims = KIND_DIMS[kind]
+        rows, conditions = f"{shares} a", [f"a.kind = '{first}'", where.format(c="a.release_id")]
+        b = "a"  # the share that has the stance, body, source, year and relay
+        if joined:
+            b = "b"
+            rows += f" JOIN {shares} b ON b.release_id = a.release_id AND b.kind = '{joined[0]}'"
+        if "source" not in dims:
+            conditions.append(f"{b}.relay = {no}")
+        if kind.startswith("r") and "stance" not in dims:
+            conditions.append(f"{b}.stance = ''")  # a release once, with any stance
+        values = {
+            "topic": "a.topic" if "topic" in dims else None,
+            "pair": "a.pair" if "pair" in dims else None,
+            "stance": f"{b}.stance" if "stance" in dims else None,
+            "body": f"{b}.body" if "body" in dims else None,
+            "source": f"{b}.source" if "source" in dims else None,
+            "year": f"{b}.year",
+            "relay": f"{b}.relay",
+        }
+        grouped = ", ".join(v for v in values.values() if v)
+        defaults = {"topic": "0", "pair": "0", "stance": "''", "body": "''", "source": "0"}
+        selected = ", ".join(values[d] or defaults[d] for d in DIMS)
+        n = "a.n * b.n" if joined else "a.n"
+        parts.append(
+            f"SELECT '{kind}', {selected}, {int(sign)} * SUM({n}) FROM {rows} "
+            f"WHERE {' AND '.join(conditions)} GROUP BY {grouped}"
+        )
+    return " UNION ALL ".join(parts)
+
+
+def _apply(cursor, where, sign):
+    """Add (sign 1) or take away (-1) the sums of the stored shares of the releases
+    ``where`` selects."""
+    table = FacetCount._meta.db_table
     cursor.execute(
-        f"INSERT INTO {table} ({COLUMNS}, n) SELECT {COLUMNS}, {int(sign)} * SUM(n) FROM {shares} "
-        f"WHERE {where.format(c='release_id')} GROUP BY {COLUMNS} "
-        f"ON CONFLICT ({COLUMNS}) DO UPDATE SET n = {table}.n + excluded.n",
+        # (WHERE 1 = 1: SQLite's upsert after a SELECT needs a WHERE to be parsed.)
+        f"INSERT INTO {table} ({COLUMNS}, n) SELECT * FROM ({_sums_sql(where, sign)}) AS s "
+        f"WHERE 1 = 1 ON CONFLICT ({COLUMNS}) DO UPDATE SET n = {table}.n + excluded.n",
         [],
     )
 
@@ -277,18 +350,15 @@ def rebuild():
         cursor.execute(
             f"INSERT INTO {shares} (release_id, {COLUMNS}, n) {_shares_query('1 = 1')}", []
         )
-        cursor.execute(
-            f"INSERT INTO {table} ({COLUMNS}, n) SELECT {COLUMNS}, SUM(n) FROM {shares} "
-            f"GROUP BY {COLUMNS}",
-            [],
-        )
+        _apply(cursor, "1 = 1", 1)
         ListingGeneration.objects.update_or_create(pk=1, defaults={"counts_version": signature()})
 
 
 def signature():
     """What computes the counts (a digest of the statement that computes every share):
     stored by :func:`rebuild`, so that :func:`ensure` knows when the counting changed."""
-    return hashlib.sha256(_shares_query("1 = 1").encode()).hexdigest()[:32]
+    computed = _shares_query("1 = 1") + _sums_sql("1 = 1", 1)
+    return hashlib.sha256(computed.encode()).hexdigest()[:32]
 
 
 def ensure():
@@ -304,20 +374,23 @@ def ensure():
 
 
 def drift(limit=20):
-    """Differences between the stored shares and sums and a fresh computation (empty:
-    none): shares missing or stale, and sums that are not the sums of the shares."""
+    """Differences between the stored shares and sums and a fresh computation from the
+    records (empty: none): shares missing or stale, and sums (of every kind, derived
+    ones included, each computed directly) missing or stale."""
     table = FacetCount._meta.db_table
     shares = FacetContribution._meta.db_table
-    ctes, select = _shares_sql("1 = 1")
-    fresh = f"{ctes}, fresh AS ({select})"
+    ctes, select = _shares_sql("1 = 1", kinds=KIND_DIMS)
+    fresh = f"{ctes}, fresh (release_id, {COLUMNS}, n) AS ({select})"
+    stored_kinds = ", ".join(f"'{kind}'" for kind in STORED)
+    computed = f"SELECT * FROM fresh WHERE kind IN ({stored_kinds})"
     stored = f"SELECT release_id, {COLUMNS}, n FROM {shares}"
-    summed = f"SELECT {COLUMNS}, SUM(n) FROM {shares} GROUP BY {COLUMNS} HAVING SUM(n) <> 0"
+    summed = f"SELECT {COLUMNS}, SUM(n) FROM fresh GROUP BY {COLUMNS} HAVING SUM(n) <> 0"
     kept = f"SELECT {COLUMNS}, n FROM {table}"
     checks = [
-        ("missing share", f"{fresh} SELECT * FROM fresh EXCEPT {stored}"),
-        ("stale share", f"{fresh} {stored} EXCEPT SELECT * FROM fresh"),
-        ("missing sum", f"{summed} EXCEPT {kept}"),
-        ("stale sum", f"{kept} EXCEPT {summed}"),
+        ("missing share", f"{fresh} {computed} EXCEPT {stored}"),
+        ("stale share", f"{fresh} {stored} EXCEPT {computed}"),
+        ("missing sum", f"{fresh} {summed} EXCEPT {kept}"),
+        ("stale sum", f"{fresh} {kept} EXCEPT {summed}"),
     ]
     problems = []
     with connection.cursor() as cursor:
@@ -352,7 +425,10 @@ def lookup(listing, filters, group=None):
     if group:
         wanted.add(group)
     paired = column == "pair"
-    kind = next((k for k, d in KINDS[listing] if wanted <= d and ("pair" in d) == paired), None)
+    kind = next(
+        (k for k, d in KINDS[listing] if wanted <= d and ("pair" in d) == paired and k != "pd"),
+        None,
+    )
     if kind is None:
         return None
     where, params = ["kind = %s"], [kind]
@@ -390,3 +466,18 @@ def lookup(listing, filters, group=None):
             f"SELECT {column}, SUM(n) FROM {table} WHERE {condition} GROUP BY {column}", params
         )
         return {value: int(n) for value, n in cursor.fetchall() if n}
+
+
+def pairs(topic=None):
+    """From kind ``pd``: {topic pk: public positions under ``topic`` (a pk: it and its
+    narrower topics) that are recorded on that topic}; with ``topic`` None, {topic pk:
+    public positions recorded on it} for every topic."""
+    table = FacetCount._meta.db_table
+    with connections[router.db_for_read(FacetCount)].cursor() as cursor:
+        if topic is None:
+            cursor.execute(f"SELECT topic, n FROM {table} WHERE kind = 'pd' AND pair = topic", [])
+        else:
+            cursor.execute(
+                f"SELECT pair, n FROM {table} WHERE kind = 'pd' AND topic = %s", [int(topic)]
+            )
+        return {pk: int(n) for pk, n in cursor.fetchall() if n}

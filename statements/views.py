@@ -15,6 +15,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
 from . import citation, limits, listing, merging, search, versions
+from . import counts as count_tables
 from .facets import active_filters, facets_for, loosening, total
 from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
 from .limits import PAGE_SIZE, RANKED_PAGES
@@ -140,20 +141,16 @@ def counted_topics(counts, attribute):
 
 
 def topic_counts():
-    """{topic pk: number of public positions recorded on it}, most recorded first."""
-    rows = (
-        TopicEntry.objects.filter(is_public=True)
-        .values_list("topic")
-        .annotate(n=Count("position"))
-        .order_by("-n", "topic")
-    )
-    return dict(rows)
+    """{topic pk: number of public positions recorded on it}, most recorded first (from
+    the count tables: statements.counts)."""
+    by_topic = count_tables.pairs()
+    return dict(sorted(by_topic.items(), key=lambda item: (-item[1], item[0])))
 
 
 def home_counts():
     return {
-        "releases": Release.objects.published().count(),
-        "positions": Position.objects.filter(is_public=True).count(),
+        "releases": count_tables.lookup("r", {}),
+        "positions": count_tables.lookup("p", {}),
         "topics": dict(list(topic_counts().items())[:16]),
     }
 
@@ -487,8 +484,11 @@ class TopicDetailView(KeysetMixin, ListView):
         return public_positions().filter(pk__in=self.entries.values("position"))
 
     def result_count(self, queryset):
+        # Positions under the topic (each once), from the count tables.
         return lambda: listing.cached(
-            ["topic", self.topic.pk], queryset.count, current=listing.generation(self.request)
+            ["topic", self.topic.pk],
+            lambda: count_tables.lookup("p", {"topic": self.topic.pk}),
+            current=listing.generation(self.request),
         )
 
     def get_context_data(self, **kwargs):
@@ -507,16 +507,16 @@ class TopicDetailView(KeysetMixin, ListView):
         return context
 
     def related_counts(self):
-        """[(topic pk, shared positions)]: the 12 topics most often on the same positions."""
-        excluded = [*self.topic_ids, self.topic.parent_id]
-        rows = (
-            TopicEntry.objects.filter(position__in=self.entries.values("position"))
-            .exclude(topic__in=[pk for pk in excluded if pk])
-            .values_list("topic")
-            .annotate(n=Count("position", distinct=True))
-            .order_by("-n", "topic")[:12]
+        """[(topic pk, shared positions)]: the 12 topics most often on the same positions
+        (positions under this topic, counted once per topic recorded on them), from the
+        count tables."""
+        excluded = {*self.topic_ids, self.topic.parent_id}
+        shared = count_tables.pairs(self.topic.pk)
+        rows = sorted(
+            ((pk, n) for pk, n in shared.items() if pk not in excluded),
+            key=lambda row: (-row[1], row[0]),
         )
-        return list(rows)
+        return rows[:12]
 
 
 def timeline(positions):

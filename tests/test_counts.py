@@ -121,6 +121,9 @@ def test_what_the_tables_cannot_say_is_counted_from_the_records(corpus, params):
         "",
         # A theme, with the place facet (topic pairs) and whole years.
         "topic=counter-terrorism&date_from=2001&date_to=2020",
+        # The benchmark's "3 filters" and "topic + stance + dates" (pairs by stance).
+        "topic=counter-terrorism&stance=affirms&date_from=2001",
+        "topic=counter-terrorism&stance=affirms&date_from=2001&date_to=2020",
         # A place with the topic facet.
         "place=central-asia&date_from=2005",
     ],
@@ -138,24 +141,11 @@ def test_a_listing_counts_from_the_tables_alone(corpus, params):
             assert any(f'"{t}"' in sql or f" {t} " in sql for t in tables), sql
 
 
-def test_positions_with_a_topic_and_a_stance_count_from_the_tables_alone(corpus):
-    """Positions keep topic pairs by stance too (kind pc): the place facet of the
-    benchmark's "topic + stance + dates" listing is a sum."""
-    for filterset in list(filtersets("topic=counter-terrorism&stance=affirms&date_from=2001"))[1:]:
-        assert filterset.is_valid()
-        assert facets.table_filters(filterset.form.cleaned_data) is not None
-        cache.clear()
-        with CaptureQueriesContext(connection) as captured:
-            facets.facets_for(filterset)
-        assert not [q for q in captured if "statements_topicentry" in q["sql"]]
-
-
 def test_lookup_refuses_what_its_kind_lacks():
-    # Co-occurring topics by issuing body: no kind has topic pairs and bodies.
+    # Co-occurring topics by issuing body or source: no kind has topic pairs with those.
     assert counts.lookup("p", {"topic": 1, "body": "sg"}, "topic") is None
-    # Releases keep topic pairs without stances (a release's stances and topics are
-    # independent: by stance they would be the largest kind by far).
-    assert counts.lookup("r", {"topic": 1, "stance": "affirms"}, "topic") is None
+    assert counts.lookup("r", {"topic": 1, "source": 2}, "topic") is None
+    assert counts.lookup("r", {"topic": 1, "stance": "affirms"}, "topic") == {}
     assert counts.lookup("p", {"stance": "affirms"}) == 0
     assert counts.lookup("p", {"topic": 1, "body": "sg"}) == 0
 
@@ -236,3 +226,40 @@ def test_a_broad_search_exports_every_match(client, monkeypatch):
     response = client.get(url, {"q": "سورية"})
     rows = b"".join(response.streaming_content).decode("utf-8-sig").strip().splitlines()
     assert len(rows) == 1 + 5
+
+
+def test_topic_pages_and_the_home_page_count_from_the_tables(corpus, client):
+    """Topics' own counts, each topic page's total and related topics, and the home page's
+    totals: from the count tables, equal to counting the records."""
+    from django.db.models import Count
+
+    from statements.models import TopicEntry
+
+    public = TopicEntry.objects.filter(is_public=True)
+    recorded = dict(public.values_list("topic").annotate(n=Count("position")).order_by())
+    assert counts.pairs() == recorded
+    for topic in Topic.objects.all():
+        under = public.filter(topic__in=topic.descendant_ids()).values("position")
+        shared = dict(
+            TopicEntry.objects.filter(position__in=under)
+            .values_list("topic")
+            .annotate(n=Count("position", distinct=True))
+            .order_by()
+        )
+        assert counts.pairs(topic.pk) == shared, topic.slug
+        total = Position.objects.filter(is_public=True, pk__in=under).count()
+        assert counts.lookup("p", {"topic": topic.pk}) == total
+    busiest = max(recorded, key=recorded.get)
+    topic = Topic.objects.get(pk=busiest)
+    cache.clear()
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(topic.get_absolute_url())
+    assert response.status_code == 200
+    assert response.context["page_obj"].total == counts.lookup("p", {"topic": topic.pk})
+    related = [(t.pk, t.shared) for t in response.context["related"]]
+    assert related and all(pk not in topic.descendant_ids() for pk, _n in related)
+    assert not [q for q in captured if "COUNT(" in q["sql"].upper()]  # no count of records
+    cache.clear()
+    home = client.get("/").context["counts"]
+    assert home["positions"] == Position.objects.filter(is_public=True).count()
+    assert home["releases"] == Release.objects.published().count()
