@@ -292,7 +292,8 @@ def _apply(cursor, where, sign):
     cursor.execute(
         # (WHERE 1 = 1: SQLite's upsert after a SELECT needs a WHERE to be parsed.)
         f"INSERT INTO {table} ({COLUMNS}, n) SELECT * FROM ({_sums_sql(where, sign)}) AS s "
-        f"WHERE 1 = 1 ON CONFLICT ({COLUMNS}) DO UPDATE SET n = {table}.n + excluded.n",
+        f"WHERE 1 = 1 ORDER BY {COLUMNS} "
+        f"ON CONFLICT ({COLUMNS}) DO UPDATE SET n = {table}.n + excluded.n",
         [],
     )
 
@@ -303,6 +304,9 @@ def _serialize(cursor):
     share, or take one release's share away twice. Held until the transaction ends."""
     if connection.vendor == "postgresql":
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
+        # The planner's estimates for these statements are large enough to compile them
+        # (JIT): 1.4 s of an 8 s recount of 500 releases at 100,000, for nothing.
+        cursor.execute("SET LOCAL jit = off")
 
 
 LOCK = 0x63737430  # "cst0": the advisory lock of the count tables

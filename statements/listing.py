@@ -35,11 +35,13 @@ from .models import ListingGeneration, Position, Release, TopicEntry
 CACHE_SECONDS = 3600  # a safety net: a new generation replaces the counts anyway
 
 
-def refresh(release_ids=None, *, record_versions=True):
+def refresh(release_ids=None, *, record_versions=True, recount=True):
     """Rewrite the listing copies of the positions of ``release_ids`` (all when None).
 
     Their public versions are recorded when the transaction commits, unless the caller
-    writes them itself (``record_versions=False``: statements.corpus, in bulk)."""
+    writes them itself (``record_versions=False``: statements.corpus, in bulk). With
+    ``recount=False`` the count tables are left as they were: the caller rebuilds them
+    (statements.corpus, loading more than the archive holds)."""
     with transaction.atomic():
         positions = Position.objects.all()
         if release_ids is not None:
@@ -64,9 +66,9 @@ def refresh(release_ids=None, *, record_versions=True):
             entries = entries.filter(release_id__in=release_ids)
         entries.delete()  # no signals or relations: one DELETE
         _insert_entries(release_ids)
-        if release_ids is None:
+        if recount and release_ids is None:
             counts.rebuild()
-        else:
+        elif recount:
             counts.recount(release_ids)
         changed()
         for release_id in (release_ids or ()) if record_versions else ():

@@ -1030,6 +1030,12 @@ class FacetCount(FacetDims):
                 name="%(app_label)s_facetcount_unique",
             )
         ]
+        indexes = [
+            # The sums a recount brought to zero, deleted after each recount: without it
+            # that DELETE read the whole table (450 ms at 100,000 releases, 5 million
+            # sums: a Seq Scan in EXPLAIN ANALYZE); with it, an index scan of the few.
+            models.Index(fields=["id"], condition=models.Q(n=0), name="facetcount_zero_idx"),
+        ]
 
     def __str__(self):
         return (
