@@ -7,22 +7,24 @@ facet is a ``GROUP BY`` over a few thousand sums (``../shared/docs/performance.m
 "precomputed count tables ... every facet and total 0.03–4.4 ms").
 
 Kinds of count, each by the dimensions that keep its table modest (at 100,000
-releases: from a few hundred rows to a few hundred thousand); a lookup reads the
-smallest kind that has every dimension it needs (:data:`KINDS`):
+releases: from a few hundred rows to a few million); a lookup reads the smallest
+kind that has every dimension it needs (:data:`KINDS`):
 
 * public positions by stance, issuing body, source and year (``p``); by topic,
   stance and year (``pt``); by topic and all of those (``px``); and, smaller, by
   each of stance, body, source and topic with the year (``ps``, ``pb``, ``pr``,
   ``pty``);
 * published releases likewise (``r``: stance, body, source, year; ``rx``: topic,
-  stance, body, source, year; ``rs``, ``rb``, ``rr``, ``rty``), where a release
-  counts once with any stance ("") and once for each stance its positions have;
+  stance, body, source, year; ``rts``: topic, stance, year; ``rs``, ``rb``, ``rr``,
+  ``rty``), where a release counts once with any stance ("") and once for each
+  stance its positions have;
 * pairs of topics, one a place and the other a theme or an actor (``pair``), for
   the place facet of a listing filtered by a topic and the topic facet of one
   filtered by a place: positions by both topics, stance and year (``pc``), releases
-  by both topics and year (``rc``). Releases by pairs and stance would be the
-  largest kind by far (about 270 shares a release): that facet is counted from the
-  records.
+  by both topics and year (``rc``) and with stance (``rcs``);
+* positions by topic and each topic recorded on them, of any facet (``pd``, read by
+  :func:`pairs`, not :func:`lookup`): a topic page's related topics, and each
+  topic's own count.
 
 A topic counts its narrower topics' records too, each once (as its filter does):
 the topic dimension is each record's topics with all their broader topics. A
@@ -36,12 +38,16 @@ rest (a search, a partial-year range, two topics at once, a dimension the kind
 lacks, two topics of the same facet), which statements.facets then counts from the
 records.
 
-Keeping them: each release's share is stored (:class:`FacetContribution`);
-:func:`recount` takes a release's stored share away from the sums, computes its
-new share from its records and adds it, in the caller's transaction, whatever
-changed (statements.listing.refresh calls it, and the signal handlers for
-deletions, relays and the codebook). :func:`drift` compares everything with a
-fresh computation; the tests call it after every kind of edit.
+Keeping them: each release's share of the stored kinds is stored
+(:class:`FacetContribution`); the sums of the other kinds (:data:`DERIVED`) are
+computed from those shares, so that they cost no rows of their own. :func:`recount`
+takes a release's stored share (and what derives from it) away from the sums,
+computes its new share from its records and adds it, in the caller's transaction,
+whatever changed (statements.listing.refresh calls it, and the signal handlers for
+deletions, relays and the codebook). :func:`drift` compares everything, derived
+kinds included, with a fresh computation from the records; the tests call it after
+every kind of edit. Migrate recounts everything when what computes the counts has
+changed (:func:`ensure`).
 """
 
 import hashlib
