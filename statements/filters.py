@@ -20,6 +20,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.http import QueryDict
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField
 
@@ -111,7 +112,56 @@ class OrderingFilter(django_filters.Filter):
     field_class = OrderingField
 
 
+class QuickSelect(forms.Select):
+    """Django's Select, its HTML written in Python: the template it renders with renders
+    two more templates per option, and a listing's form has about a hundred options (every
+    topic, place and source): 23 % of a listing page's time at 100,000 releases
+    (bench/RESULTS.md). The same markup (tests/test_listings.py compares them)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        groups = []
+        for group_name, options, _index in widget["optgroups"]:
+            listed = format_html_join(
+                "",
+                '\n  <option value="{}"{}>{}</option>\n',
+                ((str(o["value"]), _attrs(o["attrs"]), o["label"]) for o in options),
+            )
+            if group_name:
+                listed = format_html(
+                    '\n  <optgroup label="{}">{}\n  </optgroup>', group_name, listed
+                )
+            groups.append((listed,))
+        return format_html(
+            '<select name="{}"{}>{}\n</select>',
+            widget["name"],
+            _attrs(widget["attrs"]),
+            format_html_join("", "{}", groups),
+        )
+
+
+def _attrs(attrs):
+    """Attributes as Django's widgets/attrs.html writes them."""
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
+            for name, value in attrs.items()
+            if value is not False
+        ),
+    )
+
+
 class ArchiveFilterForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                quick = QuickSelect(attrs=field.widget.attrs)
+                quick.choices, quick.is_required = field.widget.choices, field.widget.is_required
+                field.widget = quick
+
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")

@@ -16,7 +16,7 @@ from django_filters.views import FilterView
 
 from . import citation, limits, listing, merging, search, versions
 from . import counts as count_tables
-from .facets import active_filters, facets_for, loosening, total
+from .facets import active_filters, facets_for, loosening, total, with_links
 from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
 from .limits import PAGE_SIZE, RANKED_PAGES
 from .models import SEARCH_COLUMNS, DatePrecision, Position, Release, Source, Topic, TopicEntry
@@ -187,7 +187,8 @@ class ArchiveListView(KeysetMixin, FilterView):
         broad = valid and filterset.broad
         context["broad"], context["broad_limit"] = broad, limits.BROAD_SEARCH
         # A broad search's facets would count every match: not shown (limits.BROAD_SEARCH).
-        context["facets"] = facets_for(filterset, self.generation) if valid and not broad else []
+        shown = facets_for(filterset, self.generation) if valid and not broad else []
+        context["facets"] = with_links(shown, self.request.GET)
         # The same filters, without paging (and, for a feed, without ordering: newest first).
         query = self.request.GET.copy()
         for param in ("page", "after", "before"):

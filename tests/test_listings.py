@@ -346,3 +346,95 @@ class TestReviewRegressions:
         for element_id in ids:
             assert f'id="{element_id}"' in response.text, element_id
         assert any(i.endswith("_error") for i in ids)
+
+
+@pytest.mark.parametrize(
+    "params", ["", "topic=syria&stance=affirms", "topic=nope&issuing_body=x&o=oldest"]
+)
+def test_the_filter_forms_selects_are_djangos_markup(params):
+    """QuickSelect writes in Python what Django's Select renders with templates."""
+    from django import forms
+    from django.http import QueryDict
+
+    from statements.filters import PositionFilter, QuickSelect, ReleaseFilter
+
+    for filterset in (ReleaseFilter, PositionFilter):
+        form = filterset(QueryDict(params), queryset=filterset._meta.model.objects.all()).form
+        form.is_valid()
+        quick = [name for name, field in form.fields.items() if type(field.widget) is QuickSelect]
+        assert {"topic", "place", "stance", "issuing_body", "source", "o"} <= set(quick)
+        for name in quick:
+            widget = form.fields[name].widget
+            plain = forms.Select(attrs=widget.attrs)
+            plain.choices, plain.is_required = widget.choices, widget.is_required
+            assert form[name].as_widget() == form[name].as_widget(widget=plain)
+
+
+def test_quick_select_writes_groups_and_escapes_as_django_does():
+    from django import forms
+
+    from statements.filters import QuickSelect
+
+    choices = [("", "—"), ("Group <1>", [("a&b", 'say "x"'), ("c", "ج")]), ("d", "د")]
+    attrs = {"aria-describedby": "help", "required": True, "disabled": False}
+    for value in ("a&b", "d", None):
+        quick = QuickSelect(attrs=attrs, choices=choices).render("f", value)
+        assert quick == forms.Select(attrs=attrs, choices=choices).render("f", value)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "topic=syria&stance=affirms&page=3",
+        "q=سورية+%22تسوية+سياسية%22&after=abc&o=oldest",
+        "topic=a&topic=b&x=1&x=2&source=",  # repeated and empty parameters
+    ],
+)
+def test_facet_links_are_what_the_querystring_tag_writes(query):
+    from django.http import QueryDict
+    from django.template import Context, Template
+
+    from statements.facets import PAGING, Facet, with_links
+
+    facet = Facet("topic", "Topic")
+    facet.add("syria", "سورية", 3, selected=True)
+    facet.add("iraq", "العراق", 2, selected=False)
+    other = Facet("year", "Year")
+    other.add(2019, "2019", 1, selected=False)
+    listed = [facet, other, Facet("source", "Source")]
+    other.values.append(
+        type(other.values[0])("z", "z", 1, False, "", {"new": "v", "x": None, **PAGING})
+    )
+    params = QueryDict(query)
+    tag = Template("{% querystring query change %}")
+    for value in [v for f in with_links(listed, params) for v in f.values]:
+        expected = tag.render(Context({"query": params, "change": value.change}))
+        assert value.href == expected.replace("&amp;", "&"), value.change
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_a_facet_value_is_the_markup_its_template_wrote(language):
+    """The list item statements.facets writes is what templates/includes/facet_value.html
+    (replaced by it) wrote: escaped label, language, count, selection and its note."""
+    from django.http import QueryDict
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from statements.facets import Facet, with_links
+
+    facet = Facet("source", "Source")
+    facet.add("a&b", 'Outlet <"x">', 1234, selected=True, lang="en")
+    facet.add("sana", "سانا", 7, selected=False)
+    template = Template(
+        '{% load i18n %}<li><a href="{% querystring request.GET value.change %}"'
+        '{% if value.selected %} aria-current="true"{% endif %}><bdi{% if value.lang %} '
+        'lang="{{ value.lang }}"{% endif %}>{{ value.label }}</bdi> <span class="count">'
+        '{{ value.count }}</span>{% if value.selected %}<span class="visually-hidden"> '
+        '{% translate "(selected; follow to remove)" %}</span>{% endif %}</a></li>'
+    )
+    request = type("Request", (), {"GET": QueryDict("q=x&source=old")})()
+    with translation.override(language):
+        for value in with_links([facet], request.GET)[0].values:
+            wrote = template.render(Context({"value": value, "request": request}))
+            assert value.html == wrote
