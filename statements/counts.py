@@ -417,7 +417,7 @@ def lookup(listing, filters, group=None):
     table cannot say (a dimension its kind lacks).
 
     By ``group`` topic under a ``topic`` filter, the values are the topics of the other
-    facet only (kinds ``pc``, ``rc``): the caller asks for nothing else.
+    facet only (kinds ``pc``, ``rc``, ``rcs``): the caller asks for nothing else.
 
     ``filters`` maps dimensions to values: ``topic`` (a topic's pk: it and everything
     under it), ``stance``, ``body``, ``source`` (a source's pk: published or relayed),
