@@ -298,8 +298,7 @@ def _apply(cursor, where, sign):
     cursor.execute(
         # (WHERE 1 = 1: SQLite's upsert after a SELECT needs a WHERE to be parsed.)
         f"INSERT INTO {table} ({COLUMNS}, n) SELECT * FROM ({_sums_sql(where, sign)}) AS s "
-        f"WHERE 1 = 1 ORDER BY {COLUMNS} "
-        f"ON CONFLICT ({COLUMNS}) DO UPDATE SET n = {table}.n + excluded.n",
+        f"WHERE 1 = 1 ON CONFLICT ({COLUMNS}) DO UPDATE SET n = {table}.n + excluded.n",
         [],
     )
 
