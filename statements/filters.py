@@ -260,6 +260,8 @@ class ArchiveFilterSet(django_filters.FilterSet):
     newest_first = oldest_first = ()
     search_result = None
     broad = False  # a search with more matches than limits.BROAD_SEARCH
+    match_count = None  # a search's number of results, when it is not broad
+    ranked_count = None  # the number of results ranked by relevance, when known
     bounded = True  # whether a broad search is bounded (exports list every match)
     keys = None  # the ordering's keys for keyset paging; None when ranked by relevance
 
@@ -284,24 +286,41 @@ class ArchiveFilterSet(django_filters.FilterSet):
         return queryset  # applied last, in filter_queryset
 
     def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
+        unfiltered, queryset = queryset, super().filter_queryset(queryset)
         self.unordered_qs = queryset
         ordering = self.form.cleaned_data.get("o") or ""
+        found = None  # the keys of the matches, when there are at most BROAD_SEARCH
         if self.search_result is not None and self.bounded:
             bound = limits.BROAD_SEARCH
-            self.broad = len(queryset.order_by().values_list("pk", flat=True)[: bound + 1]) > bound
+            with search.plans():
+                found = list(queryset.order_by().values_list("pk", flat=True)[: bound + 1])
+            self.broad = len(found) > bound
+            if self.broad:
+                found = None
+            else:
+                self.match_count = len(found)
         if self.search_result is not None and ordering in ("", "relevance"):
             ranked = queryset
-            if self.broad:  # relevance among the newest matches only (limits.BROAD_SEARCH)
-                newest = queryset.order_by(*order_by(self.newest_first)).values("pk")
-                ranked = queryset.filter(pk__in=newest[: limits.BROAD_SEARCH])
+            keys = found
+            if keys is None and self.broad and self.search_result.rankable:
+                # Relevance among the newest matches only (limits.BROAD_SEARCH).
+                newest = queryset.order_by(*order_by(self.newest_first)).values_list("pk")
+                kind = "newest" if search.walks_newest(self.search_result.query) else "index"
+                with search.plans(kind):
+                    keys = [pk for (pk,) in newest[:bound]]
+            if keys is not None:
+                # Ranked by key: the page and its count need not match the words again.
+                ranked = unfiltered.filter(pk__in=keys)
             search.with_rank(self.search_result, ranked)
             if self.search_result.ranked:
                 self.keys = None
+                self.ranked_count = None if keys is None else len(keys)
                 return self.search_result.queryset.order_by(
                     "-search_rank", *order_by(self.newest_first)
                 )
         self.keys = self.oldest_first if ordering == "oldest" else self.newest_first
+        if found is not None:
+            queryset = unfiltered.filter(pk__in=found)
         return queryset.order_by(*order_by(self.keys))
 
     @property

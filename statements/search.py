@@ -22,15 +22,17 @@ candidates on both databases, so the result sets are identical.
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, FloatField, Q
 from django.db.models.expressions import Expression, RawSQL
 
 from . import analysis
 from .analysis import Query, Term
-from .limits import MAX_WIDENED_WORD_LENGTH
+from .limits import MAX_QUERY_LENGTH, MAX_WIDENED_WORD_LENGTH
 
 FEW_MATCHES = 3  # a word matching fewer records than this is widened
 MAX_SUBSTRING_TERMS = 20
@@ -224,6 +226,9 @@ def expand(query: Query, model, be=None) -> list[Expansion]:
             if alias.tokens and alias.surface != term.surface:
                 term.tokens = term.tokens | alias.tokens
                 found.aliases.append(alias.raw)
+        # The aliases' words first, their names next: a name is skipped when it has
+        # one of the words, whichever alias brought that word.
+        for alias in aliases.get(term.surface, []):
             for phrase, anchor in zip(alias.phrases, alias.anchors, strict=True):
                 # A name that contains the word itself ("الجمهورية العربية السورية"
                 # for سورية) finds nothing more: skip its costly phrase match.
@@ -292,7 +297,72 @@ def matches_few(model, be, term):
     """Whether the word (with its aliases' words) is in fewer than FEW_MATCHES records."""
     table = model._meta.db_table
     matching = model._base_manager.filter(OnOwnTable(*be.tokens_match(table, [term.tokens])))
-    return len(matching.values_list("pk", flat=True)[:FEW_MATCHES]) < FEW_MATCHES
+    # Unordered: the model's ordering would sort every match (a second at 100,000
+    # releases for a common word) to keep three.
+    with plans():
+        found = len(matching.order_by().values_list("pk", flat=True)[:FEW_MATCHES])
+    return found < FEW_MATCHES
+
+
+# Query plans (PostgreSQL) -----------------------------------------------------
+#
+# Matching a record's words through the GIN index reads no text: the index alone
+# says which records have them. Any other plan matches row by row, and each row's
+# vector (or folded text) is stored out of line, compressed: reading it costs about
+# 20 µs, which PostgreSQL's planner does not count. At 100,000 releases it chose to
+# walk a date index and test each row for a word in 5 % of them (0.8 s to find 2,000)
+# where the index finds every match in 12 ms (bench/RESULTS.md).
+
+_PLANS = {
+    # Words from the index, every other condition from a bitmap of its own index.
+    "index": {
+        "enable_seqscan": "off",
+        "enable_indexscan": "off",
+        "enable_bitmapscan": "on",
+        "enable_sort": "on",
+    },
+    # An exact phrase of common words, of which there are many matches: its text must
+    # be read anyway (the trigram index only says which records may have it), so
+    # read the newest records first, and stop at the number wanted.
+    "newest": {
+        "enable_seqscan": "off",
+        "enable_indexscan": "on",
+        "enable_bitmapscan": "off",
+        "enable_sort": "off",
+    },
+}
+
+
+@contextmanager
+def plans(kind="index"):
+    """Run the queries of the block with PostgreSQL's plans of ``kind`` (see _PLANS);
+    nothing elsewhere. Set for the block's transaction only (a pooled connection is
+    left as it was), and reset at its end when the block is part of a larger one."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    names = sorted(_PLANS[kind])
+    reads = ", ".join("current_setting(%s)" for _ in names)
+    sets = ", ".join("set_config(%s, %s, true)" for _ in names)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {reads}, {sets}",
+            [*names, *(value for name in names for value in (name, _PLANS[kind][name]))],
+        )
+        before = cursor.fetchone()[: len(names)]
+        yield
+        # As they were: the defaults, or an enclosing block's.
+        cursor.execute(
+            f"SELECT {sets}", [v for pair in zip(names, before, strict=True) for v in pair]
+        )
+
+
+def walks_newest(query: Query) -> bool:
+    """Whether every match of ``query`` must be read to be known (it needs an exact
+    phrase), so that the newest of many matches are best found newest first."""
+    return bool(query.clauses) and all(
+        any(t.phrases and not t.tokens for t in clause) for clause in query.clauses
+    )
 
 
 def query_condition(table, query: Query, be) -> Q:
@@ -391,9 +461,36 @@ def with_rank(result, queryset):
 # Highlighting ----------------------------------------------------------------
 
 
-def match_spans(text, tokens, phrases):
-    """Offsets (start, end) in the canonical ``text`` of the words a search matched."""
-    spans = analysis.word_spans(text)
+SPAN_CHUNK = 2000  # characters analyzed at a time when only the first matches are wanted
+
+
+def match_spans(text, tokens, phrases, *, first=None):
+    """Offsets (start, end) in the canonical ``text`` of the words a search matched.
+
+    With ``first`` (a number of characters), only the first match and those that begin
+    within ``first`` characters after it are sure to be found: what a snippet shows,
+    found without analyzing the rest of a long text (20 results' bodies were a third of
+    a search page's time at 100,000 releases)."""
+    if first is None:
+        return _hits(analysis.word_spans(text), tokens, phrases)
+    words, done, limit = [], 0, None
+    while done < len(text) and (limit is None or done < limit):
+        end = done + SPAN_CHUNK
+        gap = _WHITESPACE.search(text, end)  # words never span whitespace
+        end = gap.start() if gap else len(text)
+        words += [(s + done, e + done, f) for s, e, f in analysis.word_spans(text[done:end])]
+        done = end
+        if limit is None and (hits := _hits(words, tokens, phrases)):
+            # A phrase that begins within reach of the first match ends within
+            # MAX_QUERY_LENGTH characters of its beginning.
+            limit = hits[0][0] + first + MAX_QUERY_LENGTH
+    return _hits(words, tokens, phrases)
+
+
+_WHITESPACE = re.compile(r"\s")
+
+
+def _hits(spans, tokens, phrases):
     hits = [(s, e) for s, e, forms in spans if tokens & set(forms.tokens)]
     fulls = [forms.full for _, _, forms in spans]
     for phrase in phrases:

@@ -1,6 +1,7 @@
 """Public pages: thin generic views over the published QuerySets."""
 
 import json
+from contextlib import nullcontext
 
 from django.core.paginator import InvalidPage, Paginator
 from django.db import connection
@@ -63,11 +64,17 @@ class KeysetMixin:
     def result_count(self, queryset):
         return queryset.count
 
+    def ranked_count(self):
+        """The number of results ranked by relevance, if known without a query."""
+        return None
+
     def paginate_queryset(self, queryset, page_size):
         keys = self.ordering_keys()
         get = self.request.GET
         if keys is None:
-            paginator = RankedPaginator(queryset, page_size, page_size * RANKED_PAGES)
+            paginator = RankedPaginator(
+                queryset, page_size, page_size * RANKED_PAGES, self.ranked_count()
+            )
             number = get.get("page") or 1
             try:
                 page = paginator.page(number)
@@ -92,12 +99,14 @@ class RankedPaginator(Paginator):
     counted on the record keys alone: counting the ranked, annotated query would score
     every match once more."""
 
-    def __init__(self, queryset, per_page, bound):
+    def __init__(self, queryset, per_page, bound, known=None):
         super().__init__(queryset[:bound], per_page)
-        self.unsliced, self.bound = queryset, bound
+        self.unsliced, self.bound, self.known = queryset, bound, known
 
     @cached_property
     def count(self):
+        if self.known is not None:
+            return min(self.known, self.bound)
         return len(self.unsliced.order_by().values_list("pk", flat=True)[: self.bound])
 
 
@@ -165,6 +174,9 @@ class ArchiveListView(KeysetMixin, FilterView):
         filterset.qs  # noqa: B018 - runs the filters, which say how they order
         return filterset.keys
 
+    def ranked_count(self):
+        return self.filterset.ranked_count
+
     def result_count(self, queryset):
         filterset = self.filterset
         if filterset.is_bound and not filterset.is_valid():
@@ -172,6 +184,8 @@ class ArchiveListView(KeysetMixin, FilterView):
         filterset.qs  # noqa: B018 - runs the filters, which say whether a search is broad
         if filterset.broad:
             return lambda: None  # "more than limits.BROAD_SEARCH"; not counted
+        if filterset.match_count is not None:  # a search's matches, found already
+            return lambda: filterset.match_count
         return lambda: total(filterset, self.generation)
 
     def get(self, request, *args, **kwargs):
@@ -187,7 +201,11 @@ class ArchiveListView(KeysetMixin, FilterView):
         broad = valid and filterset.broad
         context["broad"], context["broad_limit"] = broad, limits.BROAD_SEARCH
         # A broad search's facets would count every match: not shown (limits.BROAD_SEARCH).
-        shown = facets_for(filterset, self.generation) if valid and not broad else []
+        shown = []
+        if valid and not broad:
+            # A search's facets are counted over its matches: found through the index.
+            with search.plans() if filterset.search_result else nullcontext():
+                shown = facets_for(filterset, self.generation)
         context["facets"] = with_links(shown, self.request.GET)
         # The same filters, without paging (and, for a feed, without ordering: newest first).
         query = self.request.GET.copy()

@@ -86,3 +86,58 @@ def test_positions_too(english, matches, monkeypatch):
     assert response.context["broad"]
     assert "More than 0 positions" in response.content.decode()
     assert [p.pk for p in response.context["object_list"]] == [matches[0].positions.get().pk]
+
+
+@pytest.fixture
+def phrase_matches():
+    """Five releases with the phrase "تسوية سياسية", one a year from 2011; the oldest
+    repeats it most, and one more release has both words apart (not a match)."""
+    source = make_source()
+    releases = []
+    for year in range(2011, 2016):
+        times = 5 if year == 2011 else 1
+        releases.append(
+            make_release(
+                source=source,
+                body="دعت المنظمة إلى " + " و".join(["تسوية سياسية"] * times) + " للأزمة.",
+                published_on=datetime.date(year, 5, 1),
+                published_precision="day",
+            )
+        )
+    make_release(
+        source=source,
+        body="تسوية الخلاف ضرورة سياسية.",
+        published_on=datetime.date(2016, 5, 1),
+        published_precision="day",
+    )
+    return releases
+
+
+def test_a_broad_phrase_ranks_its_newest_matches(english, phrase_matches, monkeypatch):
+    """A phrase is read in each record's text: its newest matches are found newest first
+    (search.plans("newest") on PostgreSQL), and they are the same on both databases."""
+    monkeypatch.setattr(limits, "BROAD_SEARCH", 3)
+    response = listing(english, q='"تسوية سياسية"')
+    assert response.context["broad"]
+    shown = {r.public_id for r in response.context["object_list"]}
+    assert shown == {r.public_id for r in phrase_matches[2:]}
+    assert response.context["page_obj"].paginator.count == 3
+    response = listing(english, q='"تسوية سياسية"', o="oldest")
+    assert [r.public_id for r in response.context["object_list"]] == [
+        r.public_id for r in phrase_matches
+    ]
+
+
+def test_a_narrow_search_is_ranked_and_counted_from_its_matches(english, matches):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = listing(english, q="سورية")
+    page = response.context["page_obj"]
+    assert page.total == 5 and page.paginator.count == 5
+    assert response.context["object_list"][0].public_id == matches[0].public_id
+    # The matches found by the probe are ranked by key, once: the page's count is theirs.
+    ranked = [q["sql"] for q in queries if "search_rank" in q["sql"]]
+    assert len(ranked) == 1
+    assert '"id" IN (' in ranked[0]

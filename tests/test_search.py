@@ -245,6 +245,28 @@ class TestHighlighting:
         assert ("هدف", True) in runs
         assert sum(len(t) for t, _ in runs) < 120
 
+    def test_a_snippets_matches_are_those_of_the_whole_text(self):
+        """Analyzing only as far as a snippet reaches finds the same matches there, a
+        phrase across two of the pieces analyzed included."""
+        rnd = random.Random(7)
+        words = ["كلمة", "أخرى", "الأمن", "الجماعي", "هدف", "بيان", "قال", "الرَّئِيسُ"]
+        for _ in range(40):
+            text = " ".join(rnd.choice(words) for _ in range(rnd.randint(1, 2500)))
+            result = search.search(Release.objects.none(), 'هدف "الأمن الجماعي" الرئيس')
+            whole = search.match_spans(text, result.tokens, result.phrases)
+            first = search.match_spans(text, result.tokens, result.phrases, first=270)
+            assert first == whole[: len(first)]
+            reach = whole[0][0] + 270 if whole else 0
+            assert [s for s in whole if s[0] <= reach] == [s for s in first if s[0] <= reach]
+            assert search.snippet(text, first, 240) == search.snippet(text, whole, 240)
+
+    def test_a_phrase_across_the_pieces_analyzed(self, monkeypatch):
+        monkeypatch.setattr(search, "SPAN_CHUNK", 10)
+        text = "كلمة " * 3 + "معاهدة الأمن الجماعي" + " كلمة" * 3
+        result = search.search(Release.objects.none(), '"معاهدة الأمن الجماعي"')
+        spans = search.match_spans(text, result.tokens, result.phrases, first=50)
+        assert [text[s:e] for s, e in spans] == ["معاهدة الأمن الجماعي"]
+
 
 class TestSameAsReference:
     """The database matches exactly what the analyzer's semantics say it should."""
@@ -368,3 +390,55 @@ def test_postgresql_keeps_every_token_as_is(corpus):
                 [release.pk],
             )
             assert set(cursor.fetchone()[0]) == set(release.search_tokens.split())
+
+
+def test_the_widening_probe_does_not_sort_the_matches(corpus):
+    """Whether a word matches fewer than three records is asked without an ORDER BY: the
+    model's ordering made PostgreSQL sort every match of a common word (about a second
+    at 100,000 releases) to keep three."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        search.search(Release.objects.all(), "قيرغيزستان")
+    probes = [q["sql"] for q in queries if "LIMIT 3" in q["sql"]]
+    assert probes and not any("ORDER BY" in sql for sql in probes)
+
+
+def test_a_name_alias_is_skipped_when_another_alias_brings_one_of_its_words(corpus):
+    """A topic's phrase alias (a costly match of the folded text) finds nothing more when
+    one of its words is already searched for, whichever alias added that word (the
+    codebook's counter-terrorism: "Counter-terrorism" and its alias "terrorism")."""
+    query = analysis.parse_query("الإرهاب")
+    search.expand(query, Release)
+    (term,) = query.terms()
+    assert "terrorism" in term.tokens
+    assert term.phrases == ()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner settings")
+def test_plans_are_set_for_their_block_only():
+    def show(name):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SHOW {name}")
+            return cursor.fetchone()[0]
+
+    assert show("enable_seqscan") == "on"
+    with search.plans():
+        assert (show("enable_seqscan"), show("enable_indexscan")) == ("off", "off")
+        with search.plans("newest"):
+            assert (show("enable_indexscan"), show("enable_bitmapscan")) == ("on", "off")
+            assert show("enable_sort") == "off"
+        # the enclosing block's settings are back
+        assert (show("enable_indexscan"), show("enable_bitmapscan")) == ("off", "on")
+        assert show("enable_sort") == "on"
+    assert (show("enable_seqscan"), show("enable_indexscan")) == ("on", "on")
+
+
+def test_plans_change_nothing_after_an_error():
+    with pytest.raises(ZeroDivisionError), search.plans():
+        1 / 0  # noqa: B018
+    assert search.search(Release.objects.all(), "الرئيس").queryset.exists() in (True, False)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_seqscan")
+            assert cursor.fetchone()[0] == "on"

@@ -26,7 +26,11 @@ def highlight(text, result=None, window=0):
     """
     from ..search import match_spans, snippet
 
-    spans = match_spans(text, result.tokens, result.phrases) if result else []
+    spans = []
+    if result:
+        # A snippet shows the first match and what follows it (search.snippet).
+        first = window + 30 if window else None
+        spans = match_spans(text, result.tokens, result.phrases, first=first)
     if window:
         runs = snippet(text, spans, window)
     else:
