@@ -18,6 +18,7 @@ import datetime
 
 import django_filters
 from django import forms
+from django.db import connection
 from django.db.models import Q
 from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
@@ -254,6 +255,16 @@ ALL = _("All")
 SEARCH_HELP = _('All words must match. "Exact phrase", -excluded word, OR for either.')
 
 
+def by_keys(queryset, keys):
+    """``queryset`` limited to the records of primary keys ``keys`` (up to BROAD_SEARCH):
+    on PostgreSQL as one array parameter, which Django and psycopg handle as one value
+    rather than 2,000 (about 10 ms a page)."""
+    if connection.vendor == "postgresql":
+        column = connection.ops.quote_name(queryset.model._meta.pk.column)
+        return queryset.filter(search.OnOwnTable(f"{{t}}.{column} = ANY(%s)", [list(keys)]))
+    return queryset.filter(pk__in=keys)
+
+
 class ArchiveFilterSet(django_filters.FilterSet):
     """What both listings share: search, ordering, and the date range."""
 
@@ -310,7 +321,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
                     keys = [pk for (pk,) in newest[:bound]]
             if keys is not None:
                 # Ranked by key: the page and its count need not match the words again.
-                ranked = unfiltered.filter(pk__in=keys)
+                ranked = by_keys(unfiltered, keys)
             search.with_rank(self.search_result, ranked)
             if self.search_result.ranked:
                 self.keys = None
@@ -320,7 +331,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
                 )
         self.keys = self.oldest_first if ordering == "oldest" else self.newest_first
         if found is not None:
-            queryset = unfiltered.filter(pk__in=found)
+            queryset = by_keys(unfiltered, found)
         return queryset.order_by(*order_by(self.keys))
 
     @property

@@ -22,6 +22,7 @@ candidates on both databases, so the result sets are identical.
 
 from __future__ import annotations
 
+import bisect
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from django.db.models.expressions import Expression, RawSQL
 
 from . import analysis
 from .analysis import Query, Term
-from .limits import MAX_QUERY_LENGTH, MAX_WIDENED_WORD_LENGTH
+from .limits import MAX_WIDENED_WORD_LENGTH
 
 FEW_MATCHES = 3  # a word matching fewer records than this is widened
 MAX_SUBSTRING_TERMS = 20
@@ -461,7 +462,7 @@ def with_rank(result, queryset):
 # Highlighting ----------------------------------------------------------------
 
 
-SPAN_CHUNK = 2000  # characters analyzed at a time when only the first matches are wanted
+SPAN_CHUNK = 600  # characters analyzed at a time when only the first matches are wanted
 
 
 def match_spans(text, tokens, phrases, *, first=None):
@@ -473,17 +474,21 @@ def match_spans(text, tokens, phrases, *, first=None):
     a search page's time at 100,000 releases)."""
     if first is None:
         return _hits(analysis.word_spans(text), tokens, phrases)
-    words, done, limit = [], 0, None
-    while done < len(text) and (limit is None or done < limit):
+    # A phrase that begins within reach ends at most this many words after it.
+    after = max((len(p.split()) for p in phrases), default=1) - 1
+    words, done, reach = [], 0, None
+    while done < len(text):
         end = done + SPAN_CHUNK
         gap = _WHITESPACE.search(text, end)  # words never span whitespace
         end = gap.start() if gap else len(text)
         words += [(s + done, e + done, f) for s, e, f in analysis.word_spans(text[done:end])]
         done = end
-        if limit is None and (hits := _hits(words, tokens, phrases)):
-            # A phrase that begins within reach of the first match ends within
-            # MAX_QUERY_LENGTH characters of its beginning.
-            limit = hits[0][0] + first + MAX_QUERY_LENGTH
+        if reach is None and (hits := _hits(words, tokens, phrases)):
+            reach = hits[0][0] + first
+        if reach is not None and done > reach:
+            beyond = len(words) - bisect.bisect_right(words, reach, key=lambda w: w[0])
+            if beyond >= after:
+                break
     return _hits(words, tokens, phrases)
 
 
