@@ -18,6 +18,9 @@ kind that has every dimension it needs (:data:`KINDS`):
   stance, body, source, year; ``rts``: topic, stance, year; ``rs``, ``rb``, ``rr``,
   ``rty``), where a release counts once with any stance ("") and once for each
   stance its positions have;
+* by topic with the issuing body or the source alone, and the year (``ptb``, ``ptr``,
+  ``rtb``, ``rtr``): the topic facets of a listing filtered by body or source read a
+  few thousand sums there, not the million of ``px`` or ``rx`` (0.2–0.7 s at 100,000);
 * pairs of topics, one a place and the other a theme or an actor (``pair``), for
   the place facet of a listing filtered by a topic and the topic facet of one
   filtered by a place: positions by both topics, stance and year (``pc``), releases
@@ -74,6 +77,8 @@ KINDS = {
         ("pr", {"source", "year"}),
         ("pty", {"topic", "year"}),
         ("pt", {"topic", "stance", "year"}),
+        ("ptb", {"topic", "body", "year"}),
+        ("ptr", {"topic", "source", "year"}),
         ("p", {"stance", "body", "source", "year"}),
         ("px", {"topic", "stance", "body", "source", "year"}),
         ("pc", {"topic", "pair", "stance", "year"}),
@@ -88,6 +93,8 @@ KINDS = {
         ("rr", {"source", "year"}),
         ("rty", {"topic", "year"}),
         ("rts", {"topic", "stance", "year"}),
+        ("rtb", {"topic", "body", "year"}),
+        ("rtr", {"topic", "source", "year"}),
         ("r", {"stance", "body", "source", "year"}),
         ("rx", {"topic", "stance", "body", "source", "year"}),
         ("rc", {"topic", "pair", "year"}),
@@ -105,10 +112,14 @@ DERIVED = {
     "pr": ("p",),
     "pty": ("px",),
     "pt": ("px",),
+    "ptb": ("px",),
+    "ptr": ("px",),
     "rs": ("r",),
     "rb": ("r",),
     "rr": ("r",),
     "rts": ("rty", "r"),
+    "rtb": ("rty", "r"),
+    "rtr": ("rty", "r"),
     "rx": ("rty", "r"),
     "rcs": ("rc", "r"),
 }

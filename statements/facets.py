@@ -194,13 +194,20 @@ def table_filters(data, without=()):
     return dims
 
 
-def _from_tables(model, data, name, group):
+def _from_tables(model, data, name, group, asked=None):
     """A facet's (or with ``group`` None, the total's) counts from the count tables, or
-    None when they cannot say."""
+    None when they cannot say. ``asked``, a dictionary, keeps the answers of one page's
+    lookups, so that the same one is not read twice."""
     dims = table_filters(data, PARAMS.get(name, ()))
     if dims is None:
         return None
-    return count_tables.lookup("r" if model is Release else "p", dims, group)
+    listing = "r" if model is Release else "p"
+    if asked is None:
+        return count_tables.lookup(listing, dims, group)
+    key = (listing, tuple(sorted(dims.items())), group)
+    if key not in asked:
+        asked[key] = count_tables.lookup(listing, dims, group)
+    return asked[key]
 
 
 def total(filterset, current=None):
@@ -281,6 +288,9 @@ def _count(filterset, data, codebook):
             bases[key] = source.unordered_qs.order_by()
         return bases[key]
 
+    # Each lookup once: without a topic filter the topic and the place facets ask the
+    # same one (for ?issuing_body=..., two reads of 2.8 million sums at 100,000 releases).
+    asked = {}
     live = RELEASE_COUNTS if model is Release else POSITION_COUNTS
     children = {}
     for topic in codebook:
@@ -298,21 +308,21 @@ def _count(filterset, data, codebook):
         same_side = other is not None and any(
             (t.kind == Topic.Kind.PLACE) == (other.kind == Topic.Kind.PLACE) for t in listed
         )
-        tabled = None if same_side else _from_tables(model, data, name, "topic")
+        tabled = None if same_side else _from_tables(model, data, name, "topic", asked)
         if tabled is not None:
             result[name] = {pk: n for pk, n in tabled.items() if pk in pks and n}
         else:
             result[name] = _count_topics(base(name), live, pks, children)
     for name, group in (("stance", "stance"), ("issuing_body", "body")):
-        tabled = _from_tables(model, data, name, group)
+        tabled = _from_tables(model, data, name, group, asked)
         result[name] = tabled if tabled is not None else dict(live[name](base(name)))
-    by_source = _from_tables(model, data, "source", "source")
+    by_source = _from_tables(model, data, "source", "source", asked)
     if by_source is None:
         by_source = {}
         for pk, n in (*live["source"](base("source")), *live["relay"](base("source"))):
             by_source[pk] = by_source.get(pk, 0) + n
     result["source"] = by_source
-    by_year = _from_tables(model, data, "year", "year")
+    by_year = _from_tables(model, data, "year", "year", asked)
     if by_year is None:
         by_year = {year: n for year, n in live["year"](base("year")) if year is not None}
     result["year"] = by_year
