@@ -27,7 +27,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import BooleanField, FloatField, Q
 from django.db.models.expressions import Expression, RawSQL
 
@@ -300,7 +300,7 @@ def matches_few(model, be, term):
     matching = model._base_manager.filter(OnOwnTable(*be.tokens_match(table, [term.tokens])))
     # Unordered: the model's ordering would sort every match (a second at 100,000
     # releases for a common word) to keep three.
-    with plans():
+    with plans(using=matching.db):
         found = len(matching.order_by().values_list("pk", flat=True)[:FEW_MATCHES])
     return found < FEW_MATCHES
 
@@ -335,17 +335,20 @@ _PLANS = {
 
 
 @contextmanager
-def plans(kind="index"):
-    """Run the queries of the block with PostgreSQL's plans of ``kind`` (see _PLANS);
-    nothing elsewhere. Set for the block's transaction only (a pooled connection is
-    left as it was), and reset at its end when the block is part of a larger one."""
-    if connection.vendor != "postgresql":
+def plans(kind="index", using=None):
+    """Run the queries of the block on database ``using`` (by default where the router
+    sends reads: a reader's go to the replica, when there is one) with PostgreSQL's
+    plans of ``kind`` (see _PLANS); nothing elsewhere. Set for the block's transaction
+    only (a pooled connection is left as it was), and reset at its end when the block
+    is part of a larger one."""
+    using = using or router.db_for_read(None)
+    if connections[using].vendor != "postgresql":
         yield
         return
     names = sorted(_PLANS[kind])
     reads = ", ".join("current_setting(%s)" for _ in names)
     sets = ", ".join("set_config(%s, %s, true)" for _ in names)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute(
             f"SELECT {reads}, {sets}",
             [*names, *(value for name in names for value in (name, _PLANS[kind][name]))],
@@ -472,6 +475,8 @@ def match_spans(text, tokens, phrases, *, first=None):
     within ``first`` characters after it are sure to be found: what a snippet shows,
     found without analyzing the rest of a long text (20 results' bodies were a third of
     a search page's time at 100,000 releases)."""
+    if not tokens and not phrases:
+        return []  # nothing to find (a search that only excludes words)
     if first is None:
         return _hits(analysis.word_spans(text), tokens, phrases)
     # A phrase that begins within reach ends at most this many words after it.
@@ -481,9 +486,12 @@ def match_spans(text, tokens, phrases, *, first=None):
         end = done + SPAN_CHUNK
         gap = _WHITESPACE.search(text, end)  # words never span whitespace
         end = gap.start() if gap else len(text)
+        # Until a match, only the new words are looked at (with the few before them
+        # that a phrase may begin with): a long text without one costs its length.
+        unseen = max(0, len(words) - after)
         words += [(s + done, e + done, f) for s, e, f in analysis.word_spans(text[done:end])]
         done = end
-        if reach is None and (hits := _hits(words, tokens, phrases)):
+        if reach is None and (hits := _hits(words[unseen:], tokens, phrases)):
             reach = hits[0][0] + first
         if reach is not None and done > reach:
             beyond = len(words) - bisect.bisect_right(words, reach, key=lambda w: w[0])
