@@ -205,8 +205,7 @@ class ArchiveListView(KeysetMixin, FilterView):
         if valid and not broad:
             # A search's facets are counted over its matches: found through the index.
             searched = filterset.search_result is not None
-            using = filterset.queryset.db
-            with search.plans(using=using) if searched else nullcontext():
+            with search.plans(using=filterset.queryset.db) if searched else nullcontext():
                 shown = facets_for(filterset, self.generation)
         context["facets"] = with_links(shown, self.request.GET)
         # The same filters, without paging (and, for a feed, without ordering: newest first).
