@@ -21,10 +21,11 @@ kind that has every dimension it needs (:data:`KINDS`):
 * by topic with the issuing body or the source alone, and the year (``ptb``, ``ptr``,
   ``rtb``, ``rtr``): the topic facets of a listing filtered by body or source read a
   few thousand sums there, not the million of ``px`` or ``rx`` (0.2–0.7 s at 100,000);
-* pairs of topics, one a place and the other a theme or an actor (``pair``), for
-  the place facet of a listing filtered by a topic and the topic facet of one
-  filtered by a place: positions by both topics, stance and year (``pc``), releases
-  by both topics and year (``rc``) and with stance (``rcs``);
+* pairs of topics, of either facet (``pair``), for the topic and place facets of a
+  listing filtered by a topic or a place, and for a listing filtered by both:
+  positions by both topics, stance and year (``pc``), releases by both topics and
+  year (``rc``) and with stance (``rcs``). A record counts for a pair when it is
+  under both topics, so a topic is paired with itself too (its own count);
 * positions by topic and each topic recorded on them, of any facet (``pd``, read by
   :func:`pairs`, not :func:`lookup`): a topic page's related topics, and each
   topic's own count.
@@ -37,9 +38,9 @@ The year is the record's date's (0 when unknown), so only whole-year date ranges
 can be answered from the table.
 
 :func:`lookup` answers what these dimensions can answer and returns None for the
-rest (a search, a partial-year range, two topics at once, a dimension the kind
-lacks, two topics of the same facet), which statements.facets then counts from the
-records.
+rest (a search, a partial-year range, a dimension the kind lacks: the issuing body
+or the source of a listing filtered by two topics), which statements.facets then
+counts from the records.
 
 Keeping them: each release's share of the stored kinds is stored
 (:class:`FacetContribution`); the sums of the other kinds (:data:`DERIVED`) are
@@ -82,6 +83,8 @@ KINDS = {
         ("p", {"stance", "body", "source", "year"}),
         ("px", {"topic", "stance", "body", "source", "year"}),
         ("pc", {"topic", "pair", "stance", "year"}),
+        ("pcb", {"topic", "pair", "body", "year"}),
+        ("pcr", {"topic", "pair", "source", "year"}),
         # Not read by lookup (see pairs): positions by topic (with everything under it)
         # and each topic recorded on them, of any facet: "related topics", and, where
         # the two are the same topic, positions recorded on that topic itself.
@@ -99,13 +102,16 @@ KINDS = {
         ("rx", {"topic", "stance", "body", "source", "year"}),
         ("rc", {"topic", "pair", "year"}),
         ("rcs", {"topic", "pair", "stance", "year"}),
+        ("rcb", {"topic", "pair", "body", "year"}),
+        ("rcr", {"topic", "pair", "source", "year"}),
     ],
 }
 # Kinds whose shares are not stored: their sums come from each release's stored shares
 # of other kinds, as a projection of one kind (``ps`` is ``p`` by stance and year), or,
-# for releases, its topics (``rty``) or topic pairs (``rc``) with each of its rows of
-# ``r`` (stance, body, source, year, relay). Exact, since a release has one body, one
-# source and one date, and a position one stance and one body.
+# for releases, its topics (``rty``) or topic pairs (``rc``, and ``pc`` for its
+# positions) with each of its rows of ``r`` (stance, body, source, year, relay). Exact,
+# since a release has one body, one source and one date, and a position one stance and
+# its release's body.
 DERIVED = {
     "ps": ("p",),
     "pb": ("p",),
@@ -114,6 +120,8 @@ DERIVED = {
     "pt": ("px",),
     "ptb": ("px",),
     "ptr": ("px",),
+    "pcb": ("pc", "r"),
+    "pcr": ("pc", "r"),
     "rs": ("r",),
     "rb": ("r",),
     "rr": ("r",),
@@ -122,6 +130,8 @@ DERIVED = {
     "rtr": ("rty", "r"),
     "rx": ("rty", "r"),
     "rcs": ("rc", "r"),
+    "rcb": ("rc", "r"),
+    "rcr": ("rc", "r"),
 }
 KIND_DIMS = {kind: dims for kinds in KINDS.values() for kind, dims in kinds}
 STORED = [kind for kind in KIND_DIMS if kind not in DERIVED]
@@ -145,10 +155,10 @@ def _shares_sql(where_release, kinds=STORED):
         "relays": Release.relayed_from.through._meta.db_table,
     }
     yes = "TRUE" if connection.vendor == "postgresql" else "1"
-    # Each topic with itself and its broader topics, and whether that one is a place.
+    # Each topic with itself and its broader topics.
     up = (
-        "up(topic_id, ancestor_id, place) AS (SELECT id, id, kind = 'place' FROM {topic} "
-        "UNION SELECT up.topic_id, b.id, b.kind = 'place' FROM up "
+        "up(topic_id, ancestor_id) AS (SELECT id, id FROM {topic} "
+        "UNION SELECT up.topic_id, b.id FROM up "
         "JOIN {topic} t ON t.id = up.ancestor_id JOIN {topic} b ON b.id = t.parent_id)"
     ).format(**names)
     parts = []
@@ -177,14 +187,13 @@ def _kind_sql(listing, kind, dims, relay, where, names, yes):
                 rows += f" JOIN {names['entry']} e2 ON e2.position_id = e.position_id"
                 pair = "e2.topic_id"
             elif "pair" in dims:
-                # The same position's topics (with their broader topics) of the other
-                # facet: places with a theme or an actor, and the reverse.
+                # The same position's topics, with their broader topics, of either facet
+                # (itself included: a position under both ``topic`` and ``pair``).
                 rows += (
                     f" JOIN {names['entry']} e2 ON e2.position_id = e.position_id"
                     " JOIN up u2 ON u2.topic_id = e2.topic_id"
                 )
                 pair = "u2.ancestor_id"
-                public += " AND up.place <> u2.place"
         else:
             rows = f"{names['position']} p"
             public = f"p.is_public = {yes} AND {where.format(c='p.release_id')}"
@@ -201,19 +210,19 @@ def _kind_sql(listing, kind, dims, relay, where, names, yes):
         body, source, year = "r.issuing_body", "r.source_id", _year("r.published_on")
         if "topic" in dims:
             rows += (
-                f" JOIN (SELECT DISTINCT e.release_id, up.ancestor_id, up.place FROM "
+                f" JOIN (SELECT DISTINCT e.release_id, up.ancestor_id FROM "
                 f"{names['entry']} e JOIN up ON up.topic_id = e.topic_id WHERE "
                 f"e.is_public = {yes} AND {where.format(c='e.release_id')}) x "
                 "ON x.release_id = r.id"
             )
             topic = "x.ancestor_id"
             if "pair" in dims:
-                # The release's topics of the other facet, from any of its positions.
+                # The release's topics, from any of its positions, of either facet.
                 rows += (
-                    f" JOIN (SELECT DISTINCT e.release_id, up.ancestor_id, up.place FROM "
+                    f" JOIN (SELECT DISTINCT e.release_id, up.ancestor_id FROM "
                     f"{names['entry']} e JOIN up ON up.topic_id = e.topic_id WHERE "
                     f"e.is_public = {yes} AND {where.format(c='e.release_id')}) x2 "
-                    "ON x2.release_id = r.id AND x2.place <> x.place"
+                    "ON x2.release_id = r.id"
                 )
                 pair = "x2.ancestor_id"
         if "stance" in dims:
@@ -280,8 +289,10 @@ def _sums_sql(where, sign):
             rows += f" JOIN {shares} b ON b.release_id = a.release_id AND b.kind = '{joined[0]}'"
         if "source" not in dims:
             conditions.append(f"{b}.relay = {no}")
-        if kind.startswith("r") and "stance" not in dims:
-            conditions.append(f"{b}.stance = ''")  # a release once, with any stance
+        if "stance" not in dims and (kind.startswith("r") or joined):
+            # A release once, with any stance (its rows of ``r`` joined to a share of its
+            # positions' topics carry no stance of theirs).
+            conditions.append(f"{b}.stance = ''")
         values = {
             "topic": "a.topic" if "topic" in dims else None,
             "pair": "a.pair" if "pair" in dims else None,
@@ -426,25 +437,27 @@ def lookup(listing, filters, group=None):
     stance, body, source or year), or the total when ``group`` is None. None when the
     table cannot say (a dimension its kind lacks).
 
-    By ``group`` topic under a ``topic`` filter, the values are the topics of the other
-    facet only (kinds ``pc``, ``rc``, ``rcs``): the caller asks for nothing else.
+    By ``group`` topic under a ``topic`` filter, the values are the topics that its
+    records are also under (the pair kinds ``pc``, ``rc``, ``rcs``).
 
     ``filters`` maps dimensions to values: ``topic`` (a topic's pk: it and everything
-    under it), ``stance``, ``body``, ``source`` (a source's pk: published or relayed),
-    ``year_from`` and ``year_to`` (whole years).
+    under it), ``pair`` (a second topic, likewise: records under both), ``stance``,
+    ``body``, ``source`` (a source's pk: published or relayed), ``year_from`` and
+    ``year_to`` (whole years).
     """
     wanted = {"year" if name.startswith("year_") else name for name in filters}
     column = group
     if group == "topic" and "topic" in filters:
-        # Topics among one topic's records: the pair kinds, whose second topic is always
-        # of the other facet (a place with a theme or an actor, or the reverse).
+        if "pair" in filters:
+            return None  # three topics at once
+        # Topics among one topic's records: the pair kinds.
         wanted.add("pair")
         column = "pair"
     elif group in wanted and group != "year":
         return None
     if group:
         wanted.add(group)
-    paired = column == "pair"
+    paired = "pair" in wanted
     kind = next(
         (k for k, d in KINDS[listing] if wanted <= d and ("pair" in d) == paired and k != "pd"),
         None,
@@ -456,9 +469,9 @@ def lookup(listing, filters, group=None):
         # (Every row of a kind without topics has topic 0: saying so lets the index's
         # next keys, pair and stance, narrow the read: p by stance 42 → 11 ms at 100,000.)
         where.append("topic = 0")
-    if column != "pair":
+    if not paired:
         where.append("pair = 0")  # (every row of a kind without pairs: the index's next key)
-    for name in ("topic", "body", "source"):
+    for name in ("topic", "pair", "body", "source"):
         if name in filters:
             where.append(f"{name} = %s")
             params.append(filters[name])

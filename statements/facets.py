@@ -11,8 +11,7 @@ A topic's count includes its narrower topics, as its filter does: a position
 on كازاخستان counts for آسيا الوسطى too, once.
 
 The counts come from the count tables (statements.counts) whenever the filters
-are among their dimensions (no search, whole-year date ranges, at most one topic
-or place), and otherwise from the listing copies (statements.listing); either
+are among their dimensions (no search, whole-year date ranges), and otherwise from the listing copies (statements.listing); either
 way they are cached for the current generation: a listing seen before since the
 last publication costs no count query at all.
 """
@@ -164,17 +163,15 @@ USE_COUNT_TABLES = True
 
 def table_filters(data, without=()):
     """The listing's filters (cleaned ``data``, less the parameters ``without``) as the
-    count tables' dimensions, or None when the tables cannot answer: a search, a date
-    range not in whole years, or both a topic and a place."""
+    count tables' dimensions, or None when the tables cannot answer: a search or a date
+    range not in whole years. A topic and a place are a pair of topics."""
     if not USE_COUNT_TABLES or data.get("q"):
         return None
     given = {name: value for name, value in data.items() if value and name not in without}
     dims = {}
-    chosen = [given[name] for name in ("topic", "place") if name in given]
-    if len(chosen) > 1:
-        return None
-    if chosen:
-        dims["topic"] = chosen[0].pk
+    chosen = {given[name].pk for name in ("topic", "place") if name in given}
+    for name, pk in zip(("topic", "pair"), sorted(chosen), strict=False):
+        dims[name] = pk
     if "stance" in given:
         dims["stance"] = given["stance"]
     if "issuing_body" in given:
@@ -301,14 +298,7 @@ def _count(filterset, data, codebook):
         chosen = data.get(name)
         listed = [t for t in codebook if t.kind in kinds or t == chosen]
         pks = [t.pk for t in listed]
-        # Under the other topic filter, the tables hold the topics of the other facet
-        # only (places with a theme or an actor, and the reverse): ?topic=syria (a
-        # place) has its places counted from the records.
-        other = data.get("place" if name == "topic" else "topic")
-        same_side = other is not None and any(
-            (t.kind == Topic.Kind.PLACE) == (other.kind == Topic.Kind.PLACE) for t in listed
-        )
-        tabled = None if same_side else _from_tables(model, data, name, "topic", asked)
+        tabled = _from_tables(model, data, name, "topic", asked)
         if tabled is not None:
             result[name] = {pk: n for pk, n in tabled.items() if pk in pks and n}
         else:
