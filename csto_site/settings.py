@@ -268,6 +268,12 @@ ARCHIVE_NAME_EN = "CSTO Statements Archive"
 # Empty: taken from the request.
 SITE_URL = os.environ.get("CSTO_SITE_URL", "").rstrip("/")
 
+# Exports streaming at once (statements.exports): one of a common topic reads and writes
+# for 30–60 s at 100,000 releases, and under load a few of them held both cores and most
+# workers (bench/RESULTS.md). Counted in the cache: across every process and host with
+# REDIS_URL, in each process without it. 0: no bound.
+EXPORT_SLOTS = env_int("CSTO_EXPORT_SLOTS", 2)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -7,6 +7,9 @@ chunks, so a large export never holds the archive in memory; they have no row
 cap, on purpose (statements.limits says why). Positions carry their exact quote
 next to its offsets: a reader can check ``body[start:end]``.
 
+At most ``settings.EXPORT_SLOTS`` exports stream at once (:class:`Slot`); one more
+is answered 503 with ``Retry-After``, its page saying so in words, before any query.
+
 Each chunk's topics and relays are read with one query each into plain
 dictionaries of slugs, not with ``prefetch_related``: a prefetched manager
 refers back to its instance, and those reference cycles outlive their chunk
@@ -16,12 +19,16 @@ dead chunks (measured with tracemalloc; bench/RESULTS.md).
 
 import csv
 import json
+import secrets
+import time
 from collections import defaultdict
 from itertools import islice
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.core.cache import cache
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
@@ -176,20 +183,84 @@ class Echo:
         return value
 
 
+class Slot:
+    """One of the ``settings.EXPORT_SLOTS`` exports that may stream at once: a lease in
+    the cache (shared by every process with Redis, one per process in local memory),
+    renewed while the export streams and given back when it ends, however it ends. A
+    process that dies holding one loses it after ``LEASE`` seconds.
+
+    Iterating a Slot iterates ``stream``; StreamingHttpResponse closes it (and so gives
+    the lease back) when the response is closed, read to its end or not, even when the
+    stream never started."""
+
+    LEASE = 120  # seconds; renewed every LEASE / 4 while the export streams
+    KEY = "export-slot:{}"
+
+    def __init__(self, key, token):
+        self.key, self.token, self.stream = key, token, iter(())
+        self.renewed = time.monotonic()
+
+    @classmethod
+    def take(cls):
+        """A free slot, or None when every one is taken. With no bound (0), a slot that
+        holds nothing."""
+        token = secrets.token_hex(8)
+        if settings.EXPORT_SLOTS <= 0:
+            return cls(None, token)
+        for i in range(settings.EXPORT_SLOTS):
+            key = cls.KEY.format(i)
+            if cache.add(key, token, timeout=cls.LEASE):
+                return cls(key, token)
+        return None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.key and time.monotonic() - self.renewed > self.LEASE / 4:
+            cache.touch(self.key, timeout=self.LEASE)
+            self.renewed = time.monotonic()
+        return next(self.stream)
+
+    def close(self):
+        close = getattr(self.stream, "close", None)
+        if close:
+            close()
+        if self.key and cache.get(self.key) == self.token:
+            cache.delete(self.key)
+        self.key = None
+
+
+BUSY_RETRY_AFTER = 60  # seconds; a long export takes about that at 100,000 releases
+
+
+def busy(request):
+    """503 when every export slot is taken: say so, and when to come back."""
+    response = render(
+        request, "statements/export_busy.html", {"retry_after": BUSY_RETRY_AFTER}, status=503
+    )
+    response["Retry-After"] = str(BUSY_RETRY_AFTER)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def export(request, listing, fmt):
     """``/<listing>/export.<csv|json>?<filters>``: every matching row, streamed."""
+    if fmt not in ("csv", "json"):
+        raise Http404
     try:
         queryset = filtered(request, listing)
     except InvalidFilters as error:
         return error.response()
+    slot = Slot.take()
+    if slot is None:
+        return busy(request)
     rows = rows_of(queryset, listing, citation.base_url(request))
     if fmt == "csv":
-        stream, content_type = _csv(rows), "text/csv; charset=utf-8"
-    elif fmt == "json":
-        stream, content_type = _json(rows), "application/json; charset=utf-8"
+        slot.stream, content_type = _csv(rows), "text/csv; charset=utf-8"
     else:
-        raise Http404
-    response = StreamingHttpResponse(stream, content_type=content_type)
+        slot.stream, content_type = _json(rows), "application/json; charset=utf-8"
+    response = StreamingHttpResponse(slot, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="csto-{listing}.{fmt}"'
     return response
 

@@ -11,9 +11,10 @@ A topic's count includes its narrower topics, as its filter does: a position
 on كازاخستان counts for آسيا الوسطى too, once.
 
 The counts come from the count tables (statements.counts) whenever the filters
-are among their dimensions (no search, whole-year date ranges), and otherwise from the listing copies (statements.listing); either
-way they are cached for the current generation: a listing seen before since the
-last publication costs no count query at all.
+are among their dimensions (no search, whole-year date ranges), and otherwise
+from the listing copies (statements.listing); either way they are cached for the
+current generation: a listing seen before since the last publication costs no
+count query at all.
 """
 
 import datetime

@@ -997,8 +997,9 @@ class TopicEntry(models.Model):
 
 class FacetDims(models.Model):
     """The dimensions a facet count is kept by (statements.counts): which count
-    (``kind``), then topic (0: not by topic), a second topic (``pair``, 0: none), stance ("": any), issuing body, source (0: not by source), year (0: date
-    unknown) and whether the source is a relay."""
+    (``kind``), then topic (0: not by topic), a second topic (``pair``, 0: none), stance
+    ("": any), issuing body, source (0: not by source), year (0: date unknown) and
+    whether the source is a relay."""
 
     kind = models.CharField(max_length=4)
     topic = models.IntegerField(default=0)

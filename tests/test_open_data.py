@@ -242,3 +242,47 @@ def test_an_export_leaves_no_garbage_cycles_behind(client, monkeypatch, listing)
     # The request itself leaves a few hundred objects in cycles, whatever it exports.
     of_a_request = cycles_left_by_export("?date_from=2099")
     assert cycles_left_by_export() - of_a_request < 5  # not one object per row
+
+
+def test_exports_beyond_the_slots_are_told_to_come_back(client, demo, settings):
+    """At most EXPORT_SLOTS exports stream at once: one more is a 503 with Retry-After and
+    a page that says why, and a slot is free again once its export's response is closed,
+    read to its end or not."""
+    settings.EXPORT_SLOTS = 1
+    url = reverse("statements:export", args=["positions", "csv"])
+    first = client.get(url)
+    assert first.status_code == 200
+    next(iter(first.streaming_content))  # streaming, not finished
+    busy = client.get(url, {"topic": "syria"}, headers={"accept-language": "ar"})
+    assert busy.status_code == 503
+    assert busy["Retry-After"] == "60"
+    assert busy["Cache-Control"] == "no-store"
+    assert "التصدير مشغول الآن" in busy.text
+    assert "?topic=syria" in busy.text  # "try again" keeps the filters
+    assert client.get(url.replace("csv", "json")).status_code == 503  # every format counts
+    first.close()
+    never_read = client.get(url)  # a stream that never started gives its slot back too
+    assert never_read.status_code == 200
+    never_read.close()
+    whole = client.get(url)
+    assert whole.status_code == 200
+    assert len(read_csv(b"".join(whole.streaming_content).decode())) == Position.objects.count()
+    whole.close()
+    assert client.get(url).status_code == 200
+
+
+def test_an_invalid_export_is_a_400_even_when_the_slots_are_taken(client, demo, settings):
+    settings.EXPORT_SLOTS = 1
+    url = reverse("statements:export", args=["positions", "csv"])
+    first = client.get(url)
+    assert client.get(url, {"stance": "nonsense"}).status_code == 400
+    first.close()
+
+
+def test_export_slots_can_be_unbounded(client, demo, settings):
+    settings.EXPORT_SLOTS = 0
+    url = reverse("statements:export", args=["releases", "json"])
+    responses = [client.get(url) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    for response in responses:
+        response.close()
