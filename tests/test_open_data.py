@@ -258,6 +258,7 @@ def test_exports_beyond_the_slots_are_told_to_come_back(client, demo, settings):
     assert busy["Retry-After"] == "60"
     assert busy["Cache-Control"] == "no-store"
     assert "التصدير مشغول الآن" in busy.text
+    assert "default-src 'self'" in busy["Content-Security-Policy"]
     assert "?topic=syria" in busy.text  # "try again" keeps the filters
     assert client.get(url.replace("csv", "json")).status_code == 503  # every format counts
     first.close()
