@@ -67,7 +67,7 @@ def cases():
     from django.db.models import Count
 
     from statements.filters import POSITION_NEWEST
-    from statements.models import Position, Release, TopicEntry
+    from statements.models import Position, Release, Topic, TopicEntry
     from statements.paging import encode
 
     by_use = list(
@@ -77,6 +77,12 @@ def cases():
         .order_by("-n")
     )
     common = by_use[0][0]
+    place = next(
+        slug for slug, _n in by_use if Topic.objects.filter(slug=slug, kind="place").exists()
+    )
+    source = (
+        Release.objects.published().values_list("source__slug").annotate(n=Count("pk"))
+    ).order_by("-n")[0][0]
     newest = Position.objects.filter(is_public=True).order_by(*[k.order() for k in POSITION_NEWEST])
     deep = newest[max(0, min(9999, newest.count() - 21))]  # the last of page 500, at 20 a page
     published = Release.objects.published().order_by("public_id")
@@ -91,6 +97,15 @@ def cases():
             f"/positions/?topic={common}&stance=affirms&date_from=2010&date_to=2020",
         ),
         ("positions, no filter", "/positions/"),
+        # Filters the load test's random clicks reach (bench/locustfile.py): one body or one
+        # source alone, two of stance, body and source, a place given as topic (its place
+        # facet: places with a place), and a topic with a place.
+        ("releases, body", "/releases/?issuing_body=secretariat"),
+        ("positions, source", f"/positions/?source={source}"),
+        ("positions, stance+body", "/positions/?stance=affirms&issuing_body=sg"),
+        ("releases, body+source", f"/releases/?issuing_body=cfm&source={source}"),
+        ("releases, place as topic", f"/releases/?topic={place}"),
+        ("positions, topic+place", f"/positions/?topic={common}&place={place}"),
         ("positions, page 501 (keyset)", f"/positions/?after={encode(POSITION_NEWEST, deep)}"),
         ("release page", f"/r/{release.public_id}/"),
         ("topic page", f"/topics/{common}/"),

@@ -192,19 +192,20 @@ def table_filters(data, without=()):
     return dims
 
 
-def _from_tables(model, data, name, group, asked=None):
+def _from_tables(model, data, name, group, asked=None, values=None):
     """A facet's (or with ``group`` None, the total's) counts from the count tables, or
     None when they cannot say. ``asked``, a dictionary, keeps the answers of one page's
-    lookups, so that the same one is not read twice."""
+    lookups, so that the same one is not read twice; ``values``, by topic, the topics
+    counted (the same for every lookup of a page)."""
     dims = table_filters(data, PARAMS.get(name, ()))
     if dims is None:
         return None
     listing = "r" if model is Release else "p"
     if asked is None:
-        return count_tables.lookup(listing, dims, group)
+        return count_tables.lookup(listing, dims, group, values)
     key = (listing, tuple(sorted(dims.items())), group)
     if key not in asked:
-        asked[key] = count_tables.lookup(listing, dims, group)
+        asked[key] = count_tables.lookup(listing, dims, group, values)
     return asked[key]
 
 
@@ -295,11 +296,12 @@ def _count(filterset, data, codebook):
         if topic.parent_id:
             children.setdefault(topic.parent_id, []).append(topic.pk)
     result = {}
+    every_topic = [t.pk for t in codebook]
     for name, _label, kinds in TOPIC_FACETS:
         chosen = data.get(name)
         listed = [t for t in codebook if t.kind in kinds or t == chosen]
         pks = [t.pk for t in listed]
-        tabled = _from_tables(model, data, name, "topic", asked)
+        tabled = _from_tables(model, data, name, "topic", asked, every_topic)
         if tabled is not None:
             result[name] = {pk: n for pk, n in tabled.items() if pk in pks and n}
         else:
