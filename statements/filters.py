@@ -315,8 +315,12 @@ class ArchiveFilterSet(django_filters.FilterSet):
             keys = found
             if keys is None and self.broad and self.search_result.rankable:
                 # Relevance among the newest matches only (limits.BROAD_SEARCH).
-                newest = queryset.order_by(*order_by(self.newest_first)).values_list("pk")
-                kind = "newest" if search.walks_newest(self.search_result.query) else "index"
+                ordering = order_by(self.newest_first)
+                newest = queryset.order_by(*ordering).values_list("pk")
+                walk = search.walks_newest(self.search_result.query) or search.dense(
+                    queryset, unfiltered, ordering
+                )
+                kind = "newest" if walk else "index"
                 with search.plans(kind, using=queryset.db):
                     keys = [pk for (pk,) in newest[:bound]]
             if keys is not None:

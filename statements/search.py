@@ -77,8 +77,18 @@ class PostgreSQLBackend:
         query = " & ".join(f"({self._tsquery(group)})" for group in groups)
         return "{t}.search_vector @@ to_tsquery('simple', %s)", [query]
 
-    def phrase_match(self, table, phrase):
-        return "{t}.search_folded LIKE %s", [f"%{_like_escape(phrase)}%"]
+    def phrase_match(self, table, phrase, anchor=frozenset()):
+        """Records with the folded ``phrase``. With its ``anchor`` (the tokens every
+        record that has it has), those tokens first, through the GIN index, so that
+        only their records' text is read: "Syrian Arab Republic", an alias of سورية,
+        read the text of every release (1.2 s at 100,000) where the index leaves the
+        few hundred that have its three words."""
+        like = "{t}.search_folded LIKE %s"
+        pattern = f"%{_like_escape(phrase)}%"
+        if not anchor:
+            return like, [pattern]
+        words = " & ".join(f"'{t}'" for t in sorted(anchor))
+        return f"({{t}}.search_vector @@ to_tsquery('simple', %s) AND {like})", [words, pattern]
 
     def ranked(self, queryset, table, tokens):
         sql = f'ts_rank("{table}"."search_vector", to_tsquery(\'simple\', %s))'
@@ -119,8 +129,9 @@ class SQLiteBackend:
             [" AND ".join(f"({self._fts(g)})" for g in groups)],
         )
 
-    def phrase_match(self, table, phrase):
+    def phrase_match(self, table, phrase, anchor=frozenset()):
         # The trigram table finds candidates; the LIKE keeps exact, case-sensitive matches.
+        # (``anchor``, the phrase's words, is not needed: the trigram table is as narrow.)
         return (
             f"({{t}}.id IN (SELECT rowid FROM {table}_trgm WHERE {table}_trgm MATCH %s) "
             "AND instr({t}.search_folded, %s) > 0)",
@@ -286,8 +297,13 @@ def term_condition(table, term: Term, be) -> Q:
     parts = []
     if term.tokens:
         parts.append(Q(OnOwnTable(*be.tokens_match(table, [term.tokens]))))
-    for phrase in term.phrases:
-        parts.append(Q(OnOwnTable(*be.phrase_match(table, phrase))))
+    # A phrase that is an alternative to words (a name among a word's aliases) is
+    # matched by its anchor's words first: the alternatives are then all found through
+    # the word index. An exact phrase on its own is left to the plans of the trigram
+    # index or of the newest-first walk (walks_newest), which its anchor only slows.
+    anchors = term.anchors if term.tokens and term.anchors else ((),) * len(term.phrases)
+    for phrase, anchor in zip(term.phrases, anchors, strict=True):
+        parts.append(Q(OnOwnTable(*be.phrase_match(table, phrase, frozenset(anchor)))))
     condition = Q()
     for part in parts:
         condition |= part
@@ -359,6 +375,29 @@ def plans(kind="index", using=None):
         cursor.execute(
             f"SELECT {sets}", [v for pair in zip(names, before, strict=True) for v in pair]
         )
+
+
+# A broad search's newest matches are found by walking the records newest first when
+# that walk is short: when at least WALK_SHARE of the newest WALK_SAMPLE records match.
+# Any other plan reads every match (or, as PostgreSQL prefers for a query of several
+# common words, every record's vector): "منظمة معاهدة الامن الجماعي", in 99 % of the
+# releases, took 0.8 s that way at 100,000; walking, it reads about 2,000 vectors.
+WALK_SAMPLE = 200
+WALK_SHARE = 1 / 3
+
+
+def dense(matching, listed, ordering):
+    """Whether most of the newest ``listed`` records (by ``ordering``) are in
+    ``matching`` (PostgreSQL; elsewhere False): judged on the newest WALK_SAMPLE, each
+    matched by key."""
+    if connections[matching.db].vendor != "postgresql":
+        return False
+    newest = list(listed.order_by(*ordering).values_list("pk", flat=True)[:WALK_SAMPLE])
+    if len(newest) < WALK_SAMPLE:
+        return False  # a small archive: any plan is quick
+    with plans("newest", using=matching.db):
+        hits = matching.order_by().filter(pk__in=newest).count()
+    return hits >= WALK_SHARE * WALK_SAMPLE
 
 
 def walks_newest(query: Query) -> bool:

@@ -4,6 +4,7 @@ matches. At 100,000 releases a common word matched half the archive and each suc
 cost 20–40 s (bench/RESULTS.md), which the load test showed blocking every worker."""
 
 import datetime
+from contextlib import contextmanager
 
 import pytest
 from django.urls import reverse
@@ -142,3 +143,77 @@ def test_a_narrow_search_is_ranked_and_counted_from_its_matches(english, matches
     assert ranked and all('"id" IN (' in sql or '"id" = ANY(' in sql for sql in ranked)
     if connection.vendor == "postgresql":
         assert len(ranked) == 1  # (SQLite counts its ranked join: see filter_queryset)
+
+
+def test_a_word_in_most_recent_records_is_found_newest_first(english, matches, monkeypatch):
+    """When most of the newest records match, a broad search's newest matches are found by
+    walking the records newest first (search.plans("newest") on PostgreSQL): where they
+    are not, through the index. Either way the same records."""
+    from django.db import connection
+
+    from statements import search
+    from statements.models import Release
+
+    monkeypatch.setattr(limits, "BROAD_SEARCH", 3)
+    monkeypatch.setattr(search, "WALK_SAMPLE", 4)
+    newest_three = {r.public_id for r in matches[2:]}
+    published = Release.objects.published()
+    matching = published.filter(body__contains="سورية")
+    ordering = ["-published_on", "-public_id"]
+    postgresql = connection.vendor == "postgresql"
+
+    real_plans, active, seen = search.plans, [], []
+
+    @contextmanager
+    def recorded_plans(kind="index", using=None):
+        active.append(kind)
+        try:
+            with real_plans(kind, using):
+                yield
+        finally:
+            active.pop()
+
+    def record(execute, sql, params, many, context):
+        seen.append((active[-1] if active else None, sql))
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(search, "plans", recorded_plans)
+
+    def walked():
+        seen.clear()
+        with connection.execute_wrapper(record):
+            response = listing(english, q="سورية")
+        assert {r.public_id for r in response.context["object_list"]} == newest_three
+        # The plan the newest three matches were found with.
+        (kind,) = [
+            k for k, sql in seen if sql.startswith('SELECT "statements_release"."id" AS "pk"')
+            and "ORDER BY" in sql and sql.endswith("LIMIT 3")
+        ]  # fmt: skip
+        return kind == "newest"
+
+    assert search.dense(matching, published, ordering) is postgresql
+    assert walked() is postgresql
+    for year in range(2016, 2020):  # newer records that do not match
+        make_release(
+            body="بيان لا يذكر البلد.",
+            published_on=datetime.date(year, 5, 1),
+            published_precision="day",
+        )
+    assert search.dense(matching, published, ordering) is False
+    assert walked() is False
+
+
+def test_a_name_among_a_words_aliases_is_matched_by_its_words_first(client):
+    """The name "Syrian Arab Republic", an alias of سورية: a record with the name alone is found,
+    and on PostgreSQL its words are matched through the index before its text is read."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    named = make_release(body="Statement on the Syrian Arab Republic and its people.")
+    other = make_release(body="Statement on the Arab League and a republic.")
+    with CaptureQueriesContext(connection) as queries:
+        response = listing(client, q="سورية")
+    found = {r.public_id for r in response.context["object_list"]}
+    assert named.public_id in found and other.public_id not in found
+    if connection.vendor == "postgresql":
+        assert any("'arab' & 'republic' & 'syrian'" in q["sql"].replace("''", "'") for q in queries)
