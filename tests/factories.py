@@ -148,3 +148,16 @@ def run_action(client, action, *releases):
         admin_url(Release, "changelist"),
         {"action": action, "_selected_action": [r.pk for r in releases]},
     )
+
+
+def close_response(response):
+    """Close a response as a WSGI server does once it is sent (an export gives back its
+    slot), keeping the test's database connection open: closing fires request_finished,
+    whose handler would close a connection that is inside the test's transaction (Django's
+    test client keeps it open the same way for the responses it closes itself)."""
+    from unittest import mock
+
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    with mock.patch.object(BaseDatabaseWrapper, "close_if_unusable_or_obsolete"):
+        response.close()

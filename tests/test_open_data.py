@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from statements.models import Position, Release, Topic
-from tests.factories import make_position, make_release, make_source, make_topic
+from tests.factories import close_response, make_position, make_release, make_source, make_topic
 
 pytestmark = pytest.mark.django_db
 
@@ -261,14 +261,14 @@ def test_exports_beyond_the_slots_are_told_to_come_back(client, demo, settings):
     assert "default-src 'self'" in busy["Content-Security-Policy"]
     assert "?topic=syria" in busy.text  # "try again" keeps the filters
     assert client.get(url.replace("csv", "json")).status_code == 503  # every format counts
-    first.close()
+    close_response(first)
     never_read = client.get(url)  # a stream that never started gives its slot back too
     assert never_read.status_code == 200
-    never_read.close()
+    close_response(never_read)
     whole = client.get(url)
     assert whole.status_code == 200
     assert len(read_csv(b"".join(whole.streaming_content).decode())) == Position.objects.count()
-    whole.close()
+    close_response(whole)
     assert client.get(url).status_code == 200
 
 
@@ -277,7 +277,7 @@ def test_an_invalid_export_is_a_400_even_when_the_slots_are_taken(client, demo, 
     url = reverse("statements:export", args=["positions", "csv"])
     first = client.get(url)
     assert client.get(url, {"stance": "nonsense"}).status_code == 400
-    first.close()
+    close_response(first)
 
 
 def test_export_slots_can_be_unbounded(client, demo, settings):
@@ -286,4 +286,4 @@ def test_export_slots_can_be_unbounded(client, demo, settings):
     responses = [client.get(url) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 200]
     for response in responses:
-        response.close()
+        close_response(response)
