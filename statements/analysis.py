@@ -23,6 +23,7 @@ Bump ``ANALYZER_VERSION`` whenever a change here changes any token, then run
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import unicodedata
@@ -256,9 +257,12 @@ class Term:
     tokens: frozenset[str] = frozenset()  # match any of these tokens...
     phrases: tuple[str, ...] = ()  # ...or any of these folded phrases (" a b ")
     surface: str = ""  # for words: the surface form, used for expansions
-    # For each phrase, the tokens of its searchable words: a record that has the
-    # phrase has all of them (empty for a phrase of common words only).
+    # For each phrase, the tokens of its searchable words as written (used to rank and
+    # to tell a name from a word's other aliases).
     anchors: tuple[frozenset[str], ...] = ()
+    # For each phrase, the tokens that every record that has it has, however its words
+    # are spelled (see shared_tokens): what the index may require of its records.
+    required: tuple[frozenset[str], ...] = ()
 
     @property
     def rank_safe(self) -> bool:
@@ -302,8 +306,43 @@ def phrase_term(raw: str) -> Term | None:
     if len(words) == 1 and words[0].indexed:
         return Term(raw, frozenset(words[0].tokens), (), words[0].surface)
     anchor = frozenset(token for forms in words for token in forms.tokens)
+    required = frozenset(token for forms in words for token in shared_tokens(forms.full))
     phrase = f" {' '.join(forms.full for forms in words)} "
-    return Term(raw, frozenset(), (phrase,), anchors=(anchor,))
+    return Term(raw, frozenset(), (phrase,), anchors=(anchor,), required=(required,))
+
+
+# The letters a word's full form (_fold_letters) may stand for: a record's word with that
+# full form is written with one of them at each place (and ى or ي at its end).
+_SPELLINGS = {"ا": "اأإآ", "ه": "هة"}
+MAX_SPELLINGS = 512
+
+
+@lru_cache(maxsize=1 << 14)
+def shared_tokens(full: str) -> frozenset[str]:
+    """The tokens that every spelling of a word with the full form ``full`` is indexed
+    with: a record that has the word, however it is written, has them all. Empty when
+    the spellings share none (or are too many to try), or when one is a stopword.
+
+    (The article's alef is taken as written plain: الـ with a hamza, ألسورية, is a
+    misspelling, while counting it would leave most names with no shared token, since
+    the analyzer strips the article only when it is written plain.)"""
+    choices = [_SPELLINGS.get(ch, ch) for ch in full]
+    if full.startswith("ال"):
+        choices[0] = "ا"
+    if full.endswith("ي"):
+        choices[-1] = "يى"
+    count = 1
+    for letters in choices:
+        count *= len(letters)
+    if count > MAX_SPELLINGS:
+        return frozenset()
+    shared = None
+    for letters in itertools.product(*choices):
+        tokens = set(analyze_word("".join(letters)).tokens)
+        shared = tokens if shared is None else shared & tokens
+        if not shared:
+            return frozenset()
+    return frozenset(shared or ())
 
 
 _QUERY_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')

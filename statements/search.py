@@ -79,10 +79,10 @@ class PostgreSQLBackend:
 
     def phrase_match(self, table, phrase, anchor=frozenset()):
         """Records with the folded ``phrase``. With its ``anchor`` (the tokens every
-        record that has it has), those tokens first, through the GIN index, so that
-        only their records' text is read: "Syrian Arab Republic", an alias of سورية,
-        read the text of every release (1.2 s at 100,000) where the index leaves the
-        few hundred that have its three words."""
+        record that has it has, however spelled: Term.required), those tokens first,
+        through the GIN index, so that only their records' text is read: "Syrian Arab
+        Republic", an alias of سورية, read the text of every release (1.2 s at
+        100,000) where the index leaves the few hundred that have its three words."""
         like = "{t}.search_folded LIKE %s"
         pattern = f"%{_like_escape(phrase)}%"
         if not anchor:
@@ -241,13 +241,16 @@ def expand(query: Query, model, be=None) -> list[Expansion]:
         # The aliases' words first, their names next: a name is skipped when it has
         # one of the words, whichever alias brought that word.
         for alias in aliases.get(term.surface, []):
-            for phrase, anchor in zip(alias.phrases, alias.anchors, strict=True):
+            named = zip(alias.phrases, alias.anchors, alias.required, strict=True)
+            for phrase, anchor, required in named:
                 # A name that contains the word itself ("الجمهورية العربية السورية"
-                # for سورية) finds nothing more: skip its costly phrase match.
-                if anchor & term.tokens:
+                # for سورية), however it is spelled, finds nothing more: skip its
+                # costly phrase match.
+                if required & term.tokens:
                     continue
                 term.phrases = (*term.phrases, phrase)
                 term.anchors = (*term.anchors, anchor)
+                term.required = (*term.required, required)
                 found.aliases.append(alias.raw)
         widened = analysis.MIN_FUZZY_LENGTH <= len(term.surface) <= MAX_WIDENED_WORD_LENGTH
         if widened and matches_few(model, be, term):
@@ -266,6 +269,12 @@ def expand(query: Query, model, be=None) -> list[Expansion]:
             similar = similar[:MAX_FUZZY_TERMS]
             found.containing, found.similar = containing, similar
             term.tokens = term.tokens | frozenset(containing) | frozenset(similar)
+            # A name whose words the widening brought is skipped now too.
+            named = zip(term.phrases, term.anchors, term.required, strict=True)
+            kept = [(p, a, r) for p, a, r in named if not r & term.tokens]
+            term.phrases = tuple(p for p, _a, _r in kept)
+            term.anchors = tuple(a for _p, a, _r in kept)
+            term.required = tuple(r for _p, _a, r in kept)
         if found.aliases or found.shown:
             expansions.append(found)
     return expansions
@@ -301,7 +310,7 @@ def term_condition(table, term: Term, be) -> Q:
     # matched by its anchor's words first: the alternatives are then all found through
     # the word index. An exact phrase on its own is left to the plans of the trigram
     # index or of the newest-first walk (walks_newest), which its anchor only slows.
-    anchors = term.anchors if term.tokens and term.anchors else ((),) * len(term.phrases)
+    anchors = term.required if term.tokens and term.required else ((),) * len(term.phrases)
     for phrase, anchor in zip(term.phrases, anchors, strict=True):
         parts.append(Q(OnOwnTable(*be.phrase_match(table, phrase, frozenset(anchor)))))
     condition = Q()
