@@ -235,7 +235,7 @@ def print_report(args, rows, failures, report):
             f"{float(row['Requests/s']):>8.1f}{row['50%']:>7}{row['95%']:>7}{row['99%']:>7}"
         )
     total = next(row for row in rows if row["Name"] == "Aggregated")
-    from bench.locustfile import BUSY
+    from bench.search import BUSY
 
     busy = sum(int(f["Occurrences"]) for f in failures if BUSY in f["Error"])
     unavailable = sum(

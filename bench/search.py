@@ -32,6 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = Path("/tmp/csto-bench")
 PG_BASE = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 
+# How bench/locustfile.py names an export turned away because every export slot was
+# taken, so that bench/load.py counts those apart from errors (kept here: importing the
+# locustfile would import locust, which patches the standard library with gevent).
+BUSY = "export busy (slots taken: 503 with Retry-After)"
+
 QUERIES = [
     "سورية",
     "سوريا",

@@ -242,8 +242,21 @@ if REDIS_URL:
             "TIMEOUT": 3600,
         }
     }
+    # The export slots' leases (statements.exports.Slot): the same Redis, its own prefix.
+    CACHES["slots"] = {
+        **CACHES["default"],
+        "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + "-slots",
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        # Apart from the counts, so that no count written evicts a lease (local memory
+        # keeps 300 entries and culls the oldest).
+        "slots": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "export-slots",
+        },
+    }
 
 # Content-Security-Policy: everything from this site only, no inline script or style
 # (the pages have none: scripts are files, JSON-LD is data, not script), no plugins,

@@ -19,6 +19,7 @@ dead chunks (measured with tracemalloc; bench/RESULTS.md).
 
 import csv
 import json
+import logging
 import secrets
 import time
 from collections import defaultdict
@@ -26,7 +27,7 @@ from itertools import islice
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.feedgenerator import Atom1Feed
@@ -39,6 +40,7 @@ from .limits import EXPORT_CHUNK, FEED_ITEMS
 from .models import Position, Release
 
 CHUNK = EXPORT_CHUNK  # read at each export: tests lower it
+logger = logging.getLogger(__name__)
 
 
 def releases():
@@ -209,7 +211,7 @@ class Slot:
             return cls(None, token)
         for i in range(settings.EXPORT_SLOTS):
             key = cls.KEY.format(i)
-            if cache.add(key, token, timeout=cls.LEASE):
+            if caches["slots"].add(key, token, timeout=cls.LEASE):
                 return cls(key, token)
         return None
 
@@ -218,17 +220,33 @@ class Slot:
 
     def __next__(self):
         if self.key and time.monotonic() - self.renewed > self.LEASE / 4:
-            cache.touch(self.key, timeout=self.LEASE)
-            self.renewed = time.monotonic()
+            self.renew()
         return next(self.stream)
 
+    def renew(self):
+        """Keep the lease; if it lapsed (a client that stopped reading for longer than
+        LEASE), take it again when it is free. A cache that fails here does not stop an
+        export already streaming."""
+        slots = caches["slots"]
+        try:
+            if not slots.touch(self.key, timeout=self.LEASE):
+                slots.add(self.key, self.token, timeout=self.LEASE)
+        except Exception:  # the export goes on; the lease lapses at worst
+            logger.warning("Could not renew export slot %s", self.key, exc_info=True)
+        self.renewed = time.monotonic()
+
     def close(self):
-        close = getattr(self.stream, "close", None)
-        if close:
-            close()
-        if self.key and cache.get(self.key) == self.token:
-            cache.delete(self.key)
-        self.key = None
+        try:
+            close = getattr(self.stream, "close", None)
+            if close:
+                close()
+        finally:
+            key, self.key = self.key, None
+            if key:
+                slots = caches["slots"]
+                # (Another's lease under the same key is left alone.)
+                if slots.get(key) == self.token:
+                    slots.delete(key)
 
 
 BUSY_RETRY_AFTER = 60  # seconds; a long export takes about that at 100,000 releases

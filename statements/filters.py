@@ -318,7 +318,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
                 ordering = order_by(self.newest_first)
                 newest = queryset.order_by(*ordering).values_list("pk")
                 walk = search.walks_newest(self.search_result.query) or search.dense(
-                    queryset, unfiltered, ordering
+                    queryset, unfiltered, ordering, bound
                 )
                 kind = "newest" if walk else "index"
                 with search.plans(kind, using=queryset.db):

@@ -395,18 +395,26 @@ WALK_SAMPLE = 200
 WALK_SHARE = 1 / 3
 
 
-def dense(matching, listed, ordering):
-    """Whether most of the newest ``listed`` records (by ``ordering``) are in
-    ``matching`` (PostgreSQL; elsewhere False): judged on the newest WALK_SAMPLE, each
-    matched by key."""
+def dense(matching, listed, ordering, wanted):
+    """Whether walking the ``listed`` records by ``ordering`` finds ``wanted`` of
+    ``matching`` soon (PostgreSQL; elsewhere False): at least WALK_SHARE of them match
+    among the first WALK_SAMPLE, and again as deep as the walk would go at that share
+    (a word common lately but rare before would otherwise be walked through the whole
+    archive). Each sample is matched by key."""
     if connections[matching.db].vendor != "postgresql":
         return False
-    newest = list(listed.order_by(*ordering).values_list("pk", flat=True)[:WALK_SAMPLE])
-    if len(newest) < WALK_SAMPLE:
-        return False  # a small archive: any plan is quick
-    with plans("newest", using=matching.db):
-        hits = matching.order_by().filter(pk__in=newest).count()
-    return hits >= WALK_SHARE * WALK_SAMPLE
+    walked = listed.order_by(*ordering).values_list("pk", flat=True)
+    depth = int(wanted / WALK_SHARE)
+    for start in (0, max(0, depth - WALK_SAMPLE)):
+        sample = list(walked[start : start + WALK_SAMPLE])
+        if len(sample) < WALK_SAMPLE:
+            # A small archive (any plan is quick), or one that ends before the walk would.
+            return start > 0
+        with plans("newest", using=matching.db):
+            hits = matching.order_by().filter(pk__in=sample).count()
+        if hits < WALK_SHARE * WALK_SAMPLE:
+            return False
+    return True
 
 
 def walks_newest(query: Query) -> bool:

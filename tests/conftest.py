@@ -21,11 +21,13 @@ def plain_static_files(settings):
 def fresh_cache():
     """Each test starts with an empty cache: a test database rolled back to the same
     listing generation must not find the counts another test cached under it."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
     yield
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture

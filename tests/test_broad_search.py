@@ -191,7 +191,7 @@ def test_a_word_in_most_recent_records_is_found_newest_first(english, matches, m
         ]  # fmt: skip
         return kind == "newest"
 
-    assert search.dense(matching, published, ordering) is postgresql
+    assert search.dense(matching, published, ordering, 3) is postgresql
     assert walked() is postgresql
     for year in range(2016, 2020):  # newer records that do not match
         make_release(
@@ -199,7 +199,7 @@ def test_a_word_in_most_recent_records_is_found_newest_first(english, matches, m
             published_on=datetime.date(year, 5, 1),
             published_precision="day",
         )
-    assert search.dense(matching, published, ordering) is False
+    assert search.dense(matching, published, ordering, 3) is False
     assert walked() is False
 
 
@@ -231,3 +231,26 @@ def test_a_name_is_found_however_its_words_are_spelled(client, body):
     assert found == {named.public_id}
     kept = {r.public_id for r in listing(client, q="قرار -UN").context["object_list"]}
     assert named.public_id not in kept and kept
+
+
+def test_a_word_common_lately_but_rare_before_is_not_walked(matches, monkeypatch):
+    """The walk would read the whole archive for a word in the newest records only: the
+    sample as deep as the walk would go says so."""
+    from django.db import connection
+
+    from statements import search
+    from statements.models import Release
+
+    monkeypatch.setattr(search, "WALK_SAMPLE", 4)
+    published = Release.objects.published()
+    matching = published.filter(body__contains="سورية")
+    ordering = ["-published_on", "-public_id"]
+    postgresql = connection.vendor == "postgresql"
+    assert search.dense(matching, published, ordering, 3) is postgresql
+    for year in range(2000, 2006):  # older records that do not match
+        make_release(
+            body="بيان لا يذكر البلد.",
+            published_on=datetime.date(year, 5, 1),
+            published_precision="day",
+        )
+    assert search.dense(matching, published, ordering, 3) is False

@@ -276,6 +276,8 @@ def test_an_invalid_export_is_a_400_even_when_the_slots_are_taken(client, demo, 
     settings.EXPORT_SLOTS = 1
     url = reverse("statements:export", args=["positions", "csv"])
     first = client.get(url)
+    assert first.status_code == 200
+    assert client.get(url, {"stance": "affirms"}).status_code == 503
     assert client.get(url, {"stance": "nonsense"}).status_code == 400
     close_response(first)
 
@@ -287,3 +289,38 @@ def test_export_slots_can_be_unbounded(client, demo, settings):
     assert [r.status_code for r in responses] == [200, 200, 200]
     for response in responses:
         close_response(response)
+
+
+def test_an_export_slot_outlives_the_counts_cache_and_a_lapse(client, demo, settings):
+    """A lease is not evicted by the counts written meanwhile (its own cache), is taken
+    again if it lapsed while the export streams, and is given back even when closing the
+    stream fails."""
+    from django.core.cache import cache, caches
+
+    from statements.exports import Slot
+
+    settings.EXPORT_SLOTS = 1
+    url = reverse("statements:export", args=["positions", "csv"])
+    first = client.get(url)
+    assert first.status_code == 200
+    for i in range(1000):  # more than local memory's 300 entries
+        cache.set(f"count-{i}", i)
+    assert client.get(url).status_code == 503
+    close_response(first)
+
+    slot = Slot.take()
+    caches["slots"].delete(slot.key)  # lapsed
+    slot.renew()
+    assert Slot.take() is None  # taken again by the export that had it
+
+    class Broken:
+        def __next__(self):
+            return "x"
+
+        def close(self):
+            raise OSError("the cursor's connection is gone")
+
+    slot.stream = Broken()
+    with pytest.raises(OSError):
+        slot.close()
+    assert Slot.take() is not None
