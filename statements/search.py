@@ -87,8 +87,8 @@ class PostgreSQLBackend:
         pattern = f"%{_like_escape(phrase)}%"
         if not anchor:
             return like, [pattern]
-        words = " & ".join(f"'{t}'" for t in sorted(anchor))
-        return f"({{t}}.search_vector @@ to_tsquery('simple', %s) AND {like})", [words, pattern]
+        words, params = self.tokens_match(table, [{token} for token in sorted(anchor)])
+        return f"({words} AND {like})", [*params, pattern]
 
     def ranked(self, queryset, table, tokens):
         sql = f'ts_rank("{table}"."search_vector", to_tsquery(\'simple\', %s))'
