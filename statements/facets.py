@@ -223,7 +223,7 @@ def total(filterset, current=None):
 def facets_for(filterset, current=None):
     """The facets of ``filterset``'s listing (valid and filtered), for its current results."""
     data = filterset.form.cleaned_data if filterset.is_bound else {}
-    codebook = list(Topic.objects.all())
+    codebook = filterset.codebook.topics
     counts = listing.cached(
         cache_parts(filterset, "facets"),
         lambda: _count(filterset, data, codebook),
@@ -259,7 +259,7 @@ def facets_for(filterset, current=None):
     by_source = counts["source"]
     facet = Facet("source", _("Source"))
     chosen = data.get("source")
-    sources = Source.objects.filter(Q(pk__in=by_source) | Q(pk=getattr(chosen, "pk", None)))
+    sources = [s for s in filterset.codebook.sources if s.pk in by_source or s == chosen]
     for source in sorted(sources, key=lambda s: (-by_source.get(s.pk, 0), s.display_name)):
         n = by_source.get(source.pk, 0)
         facet.add(source.slug, source.display_name, n, source == chosen, source.display_lang)
@@ -291,10 +291,7 @@ def _count(filterset, data, codebook):
     # same one (for ?issuing_body=..., two reads of 2.8 million sums at 100,000 releases).
     asked = {}
     live = RELEASE_COUNTS if model is Release else POSITION_COUNTS
-    children = {}
-    for topic in codebook:
-        if topic.parent_id:
-            children.setdefault(topic.parent_id, []).append(topic.pk)
+    children = filterset.codebook.children
     result = {}
     every_topic = [t.pk for t in codebook]
     for name, _label, kinds in TOPIC_FACETS:

@@ -15,6 +15,7 @@ date range.
 
 import calendar
 import datetime
+from functools import cached_property, partial
 
 import django_filters
 from django import forms
@@ -23,7 +24,7 @@ from django.db.models import Q
 from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django_filters.fields import ModelChoiceField
+from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 
 from . import limits, search
 from .analysis import fold_digits
@@ -39,6 +40,7 @@ from .models import (
     Topic,
     TopicEntry,
     TopicKind,
+    descendants,
     public_releases_q,
 )
 from .paging import Key, order_by
@@ -155,9 +157,11 @@ def _attrs(attrs):
 
 
 class ArchiveFilterForm(forms.Form):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, codebook=None, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            if isinstance(field, DisplayNameField):
+                field.codebook = codebook
             if type(field.widget) is forms.Select:
                 quick = QuickSelect(attrs=field.widget.attrs)
                 quick.choices, quick.is_required = field.widget.choices, field.widget.is_required
@@ -211,9 +215,65 @@ def date_bound(on, precision, value, *, end):
     return Q(**{f"{on}__lte": value.last}) & by_precision
 
 
+class Codebook:
+    """The codebook's topics and the sources, read once for a listing page: its filter
+    form (every choice, and the check of each value given), its facets and the topic
+    tree of its topic filter, instead of a query (or a server-side cursor) for each."""
+
+    @cached_property
+    def topics(self):
+        return list(Topic.objects.all())
+
+    @cached_property
+    def sources(self):
+        return list(Source.objects.all())
+
+    @cached_property
+    def children(self):
+        """Parent id → its sub-topics' ids."""
+        children = {}
+        for topic in self.topics:
+            if topic.parent_id:
+                children.setdefault(topic.parent_id, []).append(topic.pk)
+        return children
+
+
+class CodebookChoiceIterator(ModelChoiceIterator):
+    """The choices of a :class:`DisplayNameField` from its form's codebook."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.field.null_label is not None:
+            yield (self.field.null_value, self.field.null_label)
+        for obj in self.field.listed():
+            yield self.choice(obj)
+
+    def __len__(self):
+        extra = (self.field.empty_label, self.field.null_label)
+        return len(self.field.listed()) + sum(label is not None for label in extra)
+
+    def __bool__(self):
+        return len(self) > 0
+
+
 class DisplayNameField(ModelChoiceField):
     """Topics and sources listed by their name in the interface language; a value longer
-    than any slug is an invalid choice, found without a query."""
+    than any slug is an invalid choice, found without a query. ``pick`` chooses the
+    field's objects from the form's :class:`Codebook` (the form sets ``codebook``);
+    without one, they are its queryset's."""
+
+    iterator = CodebookChoiceIterator
+    codebook = None
+
+    def __init__(self, *args, pick=None, **kwargs):
+        self.pick = pick
+        super().__init__(*args, **kwargs)
+
+    def listed(self):
+        if self.codebook is None or self.pick is None:
+            return list(self.queryset)
+        return self.pick(self.codebook)
 
     def to_python(self, value):
         if isinstance(value, str) and len(value) > MAX_SLUG_LENGTH:
@@ -222,7 +282,17 @@ class DisplayNameField(ModelChoiceField):
                 code="invalid_choice",
                 params={"value": value[:MAX_SLUG_LENGTH]},
             )
-        return super().to_python(value)
+        if self.codebook is None or self.pick is None or value in self.empty_values:
+            return super().to_python(value)
+        key = self.to_field_name or "pk"
+        for obj in self.pick(self.codebook):
+            if str(getattr(obj, key)) == str(value):
+                return obj
+        raise forms.ValidationError(
+            self.error_messages["invalid_choice"],
+            code="invalid_choice",
+            params={"value": value},
+        )
 
     def label_from_instance(self, obj):
         return obj.display_name
@@ -241,7 +311,8 @@ class TopicFilter(django_filters.ModelChoiceFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        on_topic = TopicEntry.objects.filter(topic__in=value.descendant_ids(), is_public=True)
+        topics = descendants(value.pk, self.parent.codebook.children)
+        on_topic = TopicEntry.objects.filter(topic__in=topics, is_public=True)
         return qs.filter(pk__in=on_topic.values(self.field_name))
 
 
@@ -279,12 +350,20 @@ class ArchiveFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search", help_text=SEARCH_HELP)
     o = OrderingFilter(label=_("Order"), choices=ORDERINGS, method="order")
 
-    def __init__(self, data=None, *args, same_search=None, **kwargs):
+    def __init__(self, data=None, *args, same_search=None, codebook=None, **kwargs):
         # Always bound: a listing without a query string is filtered (by nothing),
         # ordered and paged like any other.
         super().__init__(QueryDict() if data is None else data, *args, **kwargs)
         self.unordered_qs = self.queryset  # until filter_queryset runs (an unbound form)
         self.same_search = same_search  # a search already run for the same ``q``
+        self.codebook = codebook or Codebook()  # shared with the filtersets of its facets
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            form = self.get_form_class()
+            self._form = form(self.data, prefix=self.form_prefix, codebook=self.codebook)
+        return self._form
 
     def search(self, queryset, name, value):
         # Scored after every other filter (filter_queryset): the unscored set is
@@ -367,6 +446,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
             queryset=self.queryset if queryset is None else queryset,
             request=self.request,
             same_search=self.search_result,
+            codebook=self.codebook,
         )
         relaxed.bounded = False
         return relaxed
@@ -390,8 +470,21 @@ class ArchiveFilterSet(django_filters.FilterSet):
 def topic_filter(field_name, label, kinds=None):
     topics = Topic.objects.filter(kind__in=kinds) if kinds else Topic.objects.all()
     return TopicFilter(
-        field_name=field_name, queryset=topics, to_field_name="slug", label=label, empty_label=ALL
+        field_name=field_name,
+        queryset=topics,
+        to_field_name="slug",
+        label=label,
+        empty_label=ALL,
+        pick=partial(_topics_of_kinds, kinds=kinds),
     )
+
+
+def _topics_of_kinds(codebook, kinds):
+    return [t for t in codebook.topics if not kinds or t.kind in kinds]
+
+
+def _sources(codebook):
+    return codebook.sources
 
 
 def source_filter():
@@ -401,6 +494,7 @@ def source_filter():
         label=_("Source"),
         method="by_source",
         empty_label=ALL,
+        pick=_sources,
     )
 
 

@@ -438,3 +438,59 @@ def test_a_facet_value_is_the_markup_its_template_wrote(language):
         for value in with_links([facet], request.GET)[0].values:
             wrote = template.render(Context({"value": value, "request": request}))
             assert value.html == wrote
+
+
+class TestCodebookReadOnce:
+    """A listing page reads the topics and the sources once, for its form's choices, the
+    check of each value given, its facets and the topic tree: not a query (nor a
+    server-side cursor) for each select, each value and each facet."""
+
+    @pytest.mark.parametrize("url", [RELEASES, POSITIONS])
+    def test_one_read_of_each(self, client, url):
+        syria = make_topic(slug="syria-x", kind=Topic.Kind.PLACE)
+        theme = make_topic()
+        make_topic(parent=theme)
+        source = make_source()
+        make_position(make_release(source=source), topics=[theme, syria])
+        query = {"topic": theme.slug, "place": syria.slug, "source": source.slug}
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url, query)
+        assert response.status_code == 200
+        assert not response.context["filter"].errors
+        assert response.context["page_obj"].total == 1
+        sqls = [q["sql"] for q in captured.captured_queries]
+        assert not [s for s in sqls if s.startswith("DECLARE")]
+        # (The page's rows prefetch their own topics and relays, through a join.)
+        own = [s for s in sqls if " JOIN " not in s]
+        from_topics = [s for s in own if 'FROM "statements_topic"' in s]
+        from_sources = [s for s in own if 'FROM "statements_source"' in s]
+        assert len(from_topics) == 1, from_topics
+        assert len(from_sources) == 1, from_sources
+
+    def test_choices_and_checks_are_the_querysets(self):
+        from django_filters.fields import ModelChoiceField
+
+        place = make_topic(kind=Topic.Kind.PLACE, name_ar="ألف")
+        theme = make_topic(name_ar="باء")
+        make_source()
+        for filterset in (ReleaseFilter, PositionFilter):
+            form = filterset(QueryDict(), queryset=filterset._meta.model.objects.all()).form
+            for name in ("topic", "place", "source"):
+                field = form.fields[name]
+                plain = ModelChoiceField(
+                    queryset=field.queryset,
+                    to_field_name="slug",
+                    empty_label=field.empty_label,
+                )
+                plain.label_from_instance = field.label_from_instance
+                assert [(str(v), str(label)) for v, label in field.choices] == [
+                    (str(v), str(label)) for v, label in plain.choices
+                ]
+                assert len(field.choices) == len(plain.choices) > 1
+            checked = filterset(
+                QueryDict(f"place={theme.slug}&topic={place.slug}"),
+                queryset=filterset._meta.model.objects.all(),
+            )
+            assert not checked.is_valid()
+            assert set(checked.errors) == {"place"}  # a theme is not a place
+            assert checked.form.cleaned_data["topic"] == place
