@@ -467,3 +467,57 @@ def test_plans_change_nothing_after_an_error():
         with connection.cursor() as cursor:
             cursor.execute("SHOW enable_seqscan")
             assert cursor.fetchone()[0] == "on"
+
+
+class TestExcludedWords:
+    """An excluded word drops every record with any of its forms, or with a name among its
+    aliases, whatever the other clauses; on PostgreSQL its tokens are excluded inside the
+    words' own tsquery, by the index, not by reading each candidate's vector again."""
+
+    @pytest.fixture
+    def records(self, db):
+        from statements.models import Topic
+
+        Topic.objects.create(
+            slug="narcotics", kind=Topic.Kind.THEME, name_ar="المخدرات", name_en="Narcotics",
+            aliases="تهريب الكوكايين",
+        )  # fmt: skip
+        bodies = {
+            "plain": "أفغانستان على الحدود الجنوبية",
+            "word": "أفغانستان ومكافحة المخدرات",
+            "form": "أفغانستان وتجارة مخدر خطير",
+            "name": "أفغانستان: تهريب الكوكايين عبر الحدود",
+            "names-words": "أفغانستان والكوكايين في التهريب",  # the words, not the name
+            "libya": "ليبيا والحدود",
+            "libya-word": "ليبيا والمخدرات",
+        }
+        return {label: make_release(body=body) for label, body in bodies.items()}
+
+    @pytest.mark.parametrize(
+        "query, expected",
+        [
+            ("أفغانستان -المخدرات", {"plain", "names-words"}),
+            ("أفغانستان OR ليبيا -المخدرات", {"plain", "names-words", "libya"}),
+            ('"الحدود الجنوبية" OR ليبيا -المخدرات', {"plain", "libya"}),
+            ("الحدود -المخدرات -الجنوبية", {"libya"}),
+        ],
+    )
+    def test_what_is_left(self, records, query, expected):
+        assert labels(records, query) == expected
+        # The reference semantics say the same.
+        ids = TestSameAsReference.reference(query, Release.objects.all())
+        assert {label for label, r in records.items() if r.pk in ids} == expected
+
+    def test_one_tsquery_holds_the_words_and_their_exclusions(self, records):
+        if connection.vendor != "postgresql":
+            pytest.skip("PostgreSQL's plan")
+        result = search.search(Release.objects.all(), "أفغانستان -المخدرات", rank=False)
+        sql, params = result.queryset.query.sql_with_params()
+        with connection.cursor() as cursor:
+            text = cursor.mogrify(sql, params)
+        names = sum(len(term.phrases) for term in result.query.excluded)
+        assert names >= 1  # the alias name above, and any the codebook has
+        # One for the word and its excluded forms, one for each name's words.
+        assert text.count("search_vector @@") == 1 + names, text
+        assert "& !(" in text
+        assert {r.pk for r in result.queryset} == {records["plain"].pk, records["names-words"].pk}
