@@ -208,7 +208,7 @@ def build(releases, seed=1, *, batch=1000, draft_share=0.0, progress=None):
     from django.db import connection, transaction
 
     from statements import counts, listing
-    from statements.models import FacetCount, ListingGeneration, Release, Topic
+    from statements.models import FacetCount, ListingGeneration, Position, Release, Topic
 
     if Release.objects.filter(import_key=IMPORT_KEY.format(seed=seed, index=0)).exists():
         raise ValueError(f"the corpus of seed {seed} is already loaded")
@@ -240,8 +240,11 @@ def build(releases, seed=1, *, batch=1000, draft_share=0.0, progress=None):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # planner statistics for the new rows (both databases)
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            # The visibility map, so that count lookups are index-only (migration 0014).
-            cursor.execute(f"VACUUM {FacetCount._meta.db_table}")
+            # The visibility map, so that count lookups (migration 0014) and walks of the
+            # listings' ordering indexes (migration 0017) are index-only, as autovacuum
+            # leaves a table some time after a bulk load.
+            for model in (FacetCount, Release, Position):
+                cursor.execute(f"VACUUM {model._meta.db_table}")
     return done
 
 

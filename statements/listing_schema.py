@@ -13,19 +13,22 @@ planner sorts every public row instead (EXPLAIN at 10,000 releases: a top-N
 heapsort over all public positions, against an index scan that stops after 21
 rows). SQLite puts NULLs last in a descending index already, has no NULLS clause
 in CREATE INDEX, and only uses a partial index whose condition is written as the
-query's (``"is_public" = 1``).
+query's (``"is_public" = 1``); its indexes hold the rowid (``id``) anyway.
 """
 
 ORDERING_INDEXES = {
     "postgresql": {
+        # INCLUDE (id): walking them yields the records' keys without reading the table
+        # (migration 0017).
         "position_listing_newest_idx": "ON statements_position "
-        "(release_date DESC NULLS LAST, release_public_id DESC, number) WHERE is_public",
+        "(release_date DESC NULLS LAST, release_public_id DESC, number) INCLUDE (id) "
+        "WHERE is_public",
         "position_listing_oldest_idx": "ON statements_position "
-        "(release_date ASC NULLS LAST, release_public_id, number) WHERE is_public",
+        "(release_date ASC NULLS LAST, release_public_id, number) INCLUDE (id) WHERE is_public",
         "release_listing_newest_idx": "ON statements_release "
-        "(published_on DESC NULLS LAST, public_id DESC) WHERE status = 'published'",
+        "(published_on DESC NULLS LAST, public_id DESC) INCLUDE (id) WHERE status = 'published'",
         "release_listing_oldest_idx": "ON statements_release "
-        "(published_on ASC NULLS LAST, public_id) WHERE status = 'published'",
+        "(published_on ASC NULLS LAST, public_id) INCLUDE (id) WHERE status = 'published'",
     },
     "sqlite": {
         "position_listing_newest_idx": "ON statements_position "

@@ -91,6 +91,35 @@ def test_the_listing_ordering_indexes_exist_after_migrating():
 
 
 @pytest.mark.django_db
+def test_walking_the_release_ordering_reads_no_row_on_postgresql():
+    """The ordering indexes carry the key (migration 0017): a walk of the newest records'
+    keys, as a broad search samples them, is an index-only scan."""
+    from django.db import connection
+
+    from statements.filters import RELEASE_NEWEST
+    from statements.models import Release
+    from statements.paging import order_by
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's indexes hold the rowid")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%%_listing_%%_idx'"
+        )
+        definitions = dict(cursor.fetchall())
+    assert len(definitions) == 4
+    assert all("INCLUDE (id)" in d for d in definitions.values()), definitions
+    keys = Release.objects.published().order_by(*order_by(RELEASE_NEWEST)).values_list("pk")
+    with connection.cursor() as cursor:  # an empty table: make the planner show its options
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+    plan = keys[200:400].explain()
+    assert "Index Only Scan using release_listing_newest_idx" in plan, plan
+
+
+@pytest.mark.django_db
 def test_a_listing_page_reads_its_ordering_index():
     from django.db import connection
 
