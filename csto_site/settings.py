@@ -247,6 +247,11 @@ if REDIS_URL:
         **CACHES["default"],
         "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + "-slots",
     }
+    # Pages readers share (statements.middleware.ConditionalGetMiddleware): the same Redis.
+    CACHES["pages"] = {
+        **CACHES["default"],
+        "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + "-pages",
+    }
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -255,6 +260,13 @@ else:
         "slots": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "export-slots",
+        },
+        # Pages readers share, apart too (a page is 30–100 KB: at most 200 of them kept
+        # in each process).
+        "pages": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "shared-pages",
+            "OPTIONS": {"MAX_ENTRIES": 200},
         },
     }
 
@@ -286,6 +298,11 @@ SITE_URL = os.environ.get("CSTO_SITE_URL", "").rstrip("/")
 # workers (bench/RESULTS.md). Counted in the cache: across every process and host with
 # REDIS_URL, in each process without it. 0: no bound.
 EXPORT_SLOTS = env_int("CSTO_EXPORT_SLOTS", 2)
+
+# How long a copy of a listing, search, home or topic page is kept for the next reader
+# who asks for it (statements.middleware.ConditionalGetMiddleware); a publication makes
+# new copies at once whatever this says. 0: none kept.
+PAGE_CACHE_SECONDS = env_int("CSTO_PAGE_CACHE_SECONDS", 600)
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,7 @@ import logging
 import sys
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -42,17 +43,25 @@ class ChosenLanguageMiddleware:
 
 
 class ConditionalGetMiddleware:
-    """Readers' conditional GETs answered before any view runs.
+    """Readers' conditional GETs answered before any view runs, and copies of the costlier
+    public pages shared between readers.
 
     Every public page is a function of the archive's public state, the URL, the
     interface language and the day (citations say when they were accessed). The
     public state is one number, statements.listing's generation, which every
     public change moves on. So an anonymous GET or HEAD gets an ETag and a
     Last-Modified derived from them, and a request that already has that copy is
-    answered 304 after one small query. Copies are the reader's own
-    (``private``: pages carry the reader's CSRF token in the language switch),
-    revalidated on every use (``no-cache``). Editors, the admin and streamed
-    exports are left alone.
+    answered 304 after one small query. Pages carry nothing of their reader (the
+    language switch is a link, not a form with a CSRF token), so they are ``public``:
+    a shared cache in front may keep them, revalidating every use (``no-cache``). A
+    page that does carry something of its reader (a cookie set, a CSRF token used) is
+    ``private``. Editors, the admin and streamed exports are left alone.
+
+    The pages a view marks ``shared_copy`` (listings and searches, the home and topic
+    pages: the ones that cost tens to hundreds of milliseconds and that many readers
+    ask for alike) are also kept in the "pages" cache under the same key, for
+    ``CSTO_PAGE_CACHE_SECONDS``, and served from there to the next reader: a new
+    generation is a new key, so no reader gets a page from before a publication.
     """
 
     def __init__(self, get_response):
@@ -77,19 +86,72 @@ class ConditionalGetMiddleware:
         timestamp = int(last_modified.timestamp())
         cached = get_conditional_response(request, etag=etag, last_modified=timestamp)
         if cached is not None:
-            return self._validators(cached, etag, timestamp)
+            return self._validators(request, cached, etag, timestamp)
+        kept = _kept_page(etag)
+        if kept is not None:
+            return self._validators(request, kept, etag, timestamp)
         response = self.get_response(request)
         if response.status_code in (200, 410) and not response.streaming:
-            return self._validators(response, etag, timestamp)
+            if (
+                request.method == "GET"
+                and response.status_code == 200
+                and getattr(response, "shared_copy", False)
+                and not _personal(request, response)
+            ):
+                _keep_page(etag, response)
+            return self._validators(request, response, etag, timestamp)
         return response
 
     @staticmethod
-    def _validators(response, etag, timestamp):
+    def _validators(request, response, etag, timestamp):
         response.headers.setdefault("ETag", etag)
         response.headers.setdefault("Last-Modified", http_date(timestamp))
-        patch_cache_control(response, private=True, no_cache=True)
+        if _personal(request, response):
+            patch_cache_control(response, private=True, no_cache=True)
+        else:
+            patch_cache_control(response, public=True, no_cache=True)
         patch_vary_headers(response, ["Cookie"])
         return response
+
+
+def _personal(request, response):
+    """Whether ``response`` carries something of its reader: a cookie it sets, or a CSRF
+    token its page used (the CSRF middleware, outside this one, then sets the cookie)."""
+    return bool(response.cookies) or bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE"))
+
+
+def _page_key(etag):
+    return "page:" + etag.strip('"')
+
+
+def _keep_page(etag, response):
+    seconds = settings.PAGE_CACHE_SECONDS
+    if seconds <= 0:
+        return
+    headers = [(name, value) for name, value in response.items() if name.lower() != "vary"]
+    try:
+        caches["pages"].set(
+            _page_key(etag), (response.status_code, headers, response.content), seconds
+        )
+    except Exception:  # a cache that is down costs the copy, never the page
+        logger.warning("Could not keep a copy of %s", etag, exc_info=True)
+
+
+def _kept_page(etag):
+    if settings.PAGE_CACHE_SECONDS <= 0:
+        return None
+    try:
+        kept = caches["pages"].get(_page_key(etag))
+    except Exception:
+        logger.warning("Could not read the kept copy %s", etag, exc_info=True)
+        return None
+    if kept is None:
+        return None
+    status, headers, content = kept
+    response = HttpResponse(content, status=status)
+    for name, value in headers:
+        response.headers[name] = value
+    return response
 
 
 # Error pages that the middleware and Django's error handling produce.

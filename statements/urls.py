@@ -35,5 +35,6 @@ urlpatterns = [
     path("topics/", views.TopicListView.as_view(), name="topic-list"),
     path("topics/<slug:slug>/", views.TopicDetailView.as_view(), name="topic-detail"),
     path("sources/<uslug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),
+    path("language/<str:code>/", views.switch_language, name="switch-language"),
     path("healthz/", views.healthz, name="healthz"),
 ]

@@ -3,15 +3,25 @@
 import json
 from contextlib import nullcontext
 
+from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
@@ -124,7 +134,18 @@ def beyond_ranked_pages(number):
     return _("This page of results does not exist.")
 
 
-class HomeView(TemplateView):
+class SharedCopyMixin:
+    """A page readers ask for alike and that costs more than reading a copy: kept for the
+    next reader (statements.middleware.ConditionalGetMiddleware decides whether it may
+    be: anonymous, nothing of the reader in it)."""
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        response.shared_copy = True
+        return response
+
+
+class HomeView(SharedCopyMixin, TemplateView):
     template_name = "statements/home.html"
 
     def get_context_data(self, **kwargs):
@@ -164,7 +185,7 @@ def home_counts():
     }
 
 
-class ArchiveListView(KeysetMixin, FilterView):
+class ArchiveListView(SharedCopyMixin, KeysetMixin, FilterView):
     """A filtered listing with its facet counts, active-filter chips and ordering."""
 
     def ordering_keys(self):
@@ -478,7 +499,7 @@ class ReleaseChangesView(TemplateView):
         return context
 
 
-class TopicListView(ListView):
+class TopicListView(SharedCopyMixin, ListView):
     template_name = "statements/topic_list.html"
     context_object_name = "topics"
 
@@ -490,7 +511,7 @@ class TopicListView(ListView):
         return topics
 
 
-class TopicDetailView(KeysetMixin, ListView):
+class TopicDetailView(SharedCopyMixin, KeysetMixin, ListView):
     template_name = "statements/topic_detail.html"
     context_object_name = "positions"
     keys = POSITION_NEWEST
@@ -577,6 +598,38 @@ class SourceDetailView(KeysetMixin, ListView):
         context = super().get_context_data(**kwargs)
         context["source"] = self.source
         return context
+
+
+@require_safe
+def switch_language(request, code):
+    """The interface language a reader chose with the switch in every page's header: kept
+    in a cookie (ChosenLanguageMiddleware reads it), then back to the page.
+
+    A link, not a form: a form posted here would need the reader's CSRF token in every
+    page, and a page that carries something of its reader cannot be kept by a shared
+    cache (the README's "cache in front") or served to another reader from this one's
+    (statements.middleware.ConditionalGetMiddleware). Choosing a language changes
+    nothing but the language of the pages the reader is sent."""
+    if code not in dict(settings.LANGUAGES):
+        raise Http404("no such language")
+    back = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ) or not back.startswith("/"):
+        back = reverse("statements:home")
+    response = HttpResponseRedirect(back)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    patch_cache_control(response, no_store=True)
+    return response
 
 
 def healthz(request):

@@ -159,13 +159,13 @@ def test_a_reader_finds_what_the_csto_said_about_afghanistan(browser, site, java
     assert "سانا" in page.locator("dl.record").inner_text()
 
     # Switch to English and back: the same page, the texts still Arabic and RTL.
-    page.get_by_role("button", name="English").click()
+    page.get_by_role("link", name="English").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("dir") == "ltr"
     assert page.locator("h2#positions-heading").inner_text() == "Positions"
     assert page.locator(".release-body").get_attribute("dir") == "rtl"
     assert "/r/" in page.url
-    page.get_by_role("button", name="العربية").click()
+    page.get_by_role("link", name="العربية").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("dir") == "rtl"
     page.context.close()

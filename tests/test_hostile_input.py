@@ -138,6 +138,8 @@ def public_paths(archive):
         "/sitemap-releases.xml",
         "/robots.txt",
         "/i18n/setlang/",
+        "/language/en/",
+        "/language/ar/",
     ]
 
 
@@ -153,6 +155,7 @@ PATH_TEMPLATES = [
     "/topics/{}/",
     "/sources/{}/",
     "/sitemap-{}.xml",
+    "/language/{}/",
     "/{}",
 ]
 path_segment = st.one_of(

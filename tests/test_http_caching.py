@@ -1,10 +1,18 @@
 """Readers' conditional GETs: ETag and Last-Modified from the archive's public state,
-answered 304 without running the view, and never stale after a public change."""
+answered 304 without running the view, and never stale after a public change; pages
+that carry nothing of their reader, public (a shared cache may keep them), and the
+costlier ones kept for the next reader."""
+
+import re
+from html import unescape
 
 import pytest
 from django.db import connection
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import path, reverse
 
 from tests.factories import make_user
 
@@ -15,7 +23,9 @@ def test_a_page_seen_before_is_answered_304_after_one_query(client, demo):
     url = demo[0].get_absolute_url()
     first = client.get(url)
     assert first.status_code == 200
-    assert "private" in first["Cache-Control"] and "no-cache" in first["Cache-Control"]
+    assert "public" in first["Cache-Control"] and "no-cache" in first["Cache-Control"]
+    assert "private" not in first["Cache-Control"]
+    assert not first.cookies  # nothing of the reader: no CSRF cookie, no session
     assert "Cookie" in first["Vary"]
     etag, modified = first["ETag"], first["Last-Modified"]
     with CaptureQueriesContext(connection) as queries:
@@ -77,3 +87,125 @@ def test_a_withdrawn_release_keeps_its_410_under_validation(client, demo):
         client.get(release.get_absolute_url(), headers={"if-none-match": gone["ETag"]}).status_code
         == 304
     )
+
+
+class TestLanguageSwitch:
+    """The language switch is a link: pages carry no CSRF token, and the choice is a
+    cookie set by a redirect back to the page."""
+
+    def test_a_link_back_to_the_page(self, client, demo):
+        url = "/releases/?q=%D8%B3%D9%88%D8%B1%D9%8A%D8%A9&o=oldest"  # as a browser sends it
+        page = client.get(url)
+        assert "csrfmiddlewaretoken" not in page.text
+        link = re.search(r'<p class="lang-switch">\s*<a href="([^"]+)"', page.text).group(1)
+        response = client.get(unescape(link))
+        assert response.status_code == 302
+        assert response["Location"] == url
+        assert response.cookies["django_language"].value == "en"
+        assert "no-store" in response["Cache-Control"]
+        english = client.get(response["Location"])
+        assert '<html lang="en" dir="ltr">' in english.text
+        back = re.search(r'<p class="lang-switch">\s*<a href="([^"]+)"', english.text).group(1)
+        assert client.get(unescape(back)).cookies["django_language"].value == "ar"
+
+    @pytest.mark.parametrize(
+        "next_url",
+        ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)",
+         "", "releases/", "\u202e/releases/"],
+    )  # fmt: skip
+    def test_never_sends_the_reader_elsewhere(self, client, next_url):
+        response = client.get("/language/en/", {"next": next_url})
+        assert response.status_code in (302, 400)
+        if response.status_code == 302:
+            assert response["Location"] == "/"
+            assert response.cookies["django_language"].value == "en"
+
+    def test_an_unknown_language_is_not_found(self, client):
+        response = client.get("/language/fr/", {"next": "/"})
+        assert response.status_code == 404
+        assert "django_language" not in response.cookies
+
+    def test_a_post_is_not_how(self, client):
+        assert client.post("/language/en/", {"next": "/"}).status_code == 405
+
+
+class TestSharedCopies:
+    """Listings, searches, the home and topic pages are kept for the next reader, under
+    the generation: one query (the generation) to serve a copy, none after a publication."""
+
+    @pytest.mark.parametrize(
+        "url", ["/", "/releases/?place=syria", "/positions/?q=سورية", "/topics/", "/topics/syria/"]
+    )
+    def test_the_next_reader_gets_the_copy(self, client, demo, url):
+        first = client.get(url)
+        assert first.status_code == 200
+        other = Client()
+        with CaptureQueriesContext(connection) as queries:
+            again = other.get(url)
+        assert len(queries) == 1, [q["sql"][:100] for q in queries]  # the generation
+        assert again.status_code == 200 and again.content == first.content
+        assert again["ETag"] == first["ETag"]
+        assert again["Content-Type"] == first["Content-Type"]
+        assert again["Content-Security-Policy"] == first["Content-Security-Policy"]
+        assert again["X-Frame-Options"] == first["X-Frame-Options"]
+        assert "public" in again["Cache-Control"] and "Cookie" in again["Vary"]
+
+    def test_a_release_page_is_not_kept(self, client, demo):
+        url = demo[0].get_absolute_url()
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            Client().get(url)
+        assert len(queries) > 1
+
+    def test_a_publication_is_seen_at_once(self, client, demo):
+        release = demo[0]
+        before = client.get("/releases/")
+        assert "أستانا (تصحيح)" not in before.text
+        release.dateline = "أستانا (تصحيح)"
+        release.save()
+        after = Client().get("/releases/")
+        assert "أستانا (تصحيح)" in after.text
+
+    def test_each_language_has_its_own(self, client, demo):
+        arabic = client.get("/releases/")
+        english_reader = Client()
+        english_reader.cookies["django_language"] = "en"
+        english = english_reader.get("/releases/")
+        assert '<html lang="en" dir="ltr">' in english.text
+        assert '<html lang="ar" dir="rtl">' in arabic.text
+
+    def test_editors_neither_get_nor_leave_copies(self, client, demo):
+        Client().get("/releases/")
+        client.force_login(make_user("editors"))
+        with CaptureQueriesContext(connection) as queries:
+            mine = client.get("/releases/")
+        assert len(queries) > 2 and "public" not in mine.get("Cache-Control", "")
+        client.get("/positions/")
+        with CaptureQueriesContext(connection) as queries:
+            Client().get("/positions/")
+        assert len(queries) > 1  # what an editor was shown was not kept
+
+    def test_a_page_with_something_of_its_reader_is_neither_kept_nor_public(self, settings):
+        settings.ROOT_URLCONF = __name__
+        first = Client().get("/personal/")
+        assert first.status_code == 200 and first.cookies["csrftoken"]
+        assert "private" in first["Cache-Control"] and "public" not in first["Cache-Control"]
+        second = Client().get("/personal/")
+        assert second.content != first.content  # rendered again, with its own token
+
+    def test_none_kept_when_switched_off(self, client, demo, settings):
+        settings.PAGE_CACHE_SECONDS = 0
+        client.get("/releases/")
+        with CaptureQueriesContext(connection) as queries:
+            Client().get("/releases/")
+        assert len(queries) > 1
+
+
+def personal(request):
+    """A page that uses its reader's CSRF token (none of the archive's public pages do)."""
+    response = HttpResponse(f"<p>{get_token(request)}</p>")
+    response.shared_copy = True
+    return response
+
+
+urlpatterns = [path("personal/", personal)]
