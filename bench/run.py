@@ -7,8 +7,10 @@ For each backend and size it loads a corpus with ``manage.py generate_corpus``
 (into a fresh database, or with --reuse the one a previous run left, if it has
 that many releases), then prints, for each page, the server-side time of a full
 request through Django's test client (p50 / p95 / p99 over --repeats) and its
-query count, cold (the cache emptied before each request, as right after a
-publication) and warm (counts cached for the current generation):
+query count, cold (the caches emptied before each request, as right after a
+publication), warm (counts cached for the current generation, the page built again)
+and, for the pages readers share, the copy kept for the next reader (``kept``: the
+"pages" cache, statements.middleware.ConditionalGetMiddleware):
 
 * home; the release list with 0, 1 and 3 filters; the position list with topic +
   stance + date-range filters and its facets; a deep page (page 501, by keyset);
@@ -112,18 +114,20 @@ def cases():
     ]
 
 
-def measure(url, repeats, cold):
-    from django.core.cache import cache
+def measure(url, repeats, mode):
+    from django.core.cache import cache, caches
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_HOST="127.0.0.1")
     samples, queries = [], 0
-    client.get(url)  # warm the page cache and, for warm runs, the counts
+    client.get(url)  # warm the caches: counts, and the copy kept for the next reader
     for _ in range(repeats):
-        if cold:
+        if mode == "cold":
             cache.clear()
+        if mode != "kept":
+            caches["pages"].clear()  # the page built again
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(url)
@@ -143,8 +147,8 @@ def pages(repeats, queries):
     wanted += [(f"search: {q}", "/releases/?" + _query(q)) for q in QUERIES[:queries]]
     for name, url in wanted:
         row = {"name": name, "url": url}
-        for mode in ("cold", "warm"):
-            samples, queries = measure(url, repeats, cold=mode == "cold")
+        for mode in ("cold", "warm", "kept"):
+            samples, queries = measure(url, repeats, mode)
             row[mode], row[f"{mode}_queries"] = samples, queries
         print(
             f"  {name}: {statistics.median(row['cold']):.0f} ms cold", file=sys.stderr, flush=True
@@ -279,24 +283,28 @@ def print_report(r):
         print(f" (generated in {r['generate_seconds']:.0f} s, "
               f"{r['releases'] / r['generate_seconds']:.0f} releases/s)", end="")  # fmt: skip
     print()
+    modes = ("cold", "warm", "kept")
     print(f"{'page':<44}{'cold p50':>9}{'p95':>7}{'p99':>7}{'q':>4}"
-          f"{'warm p50':>10}{'p95':>7}{'p99':>7}{'q':>4}")  # fmt: skip
-    searches = {"cold": [], "warm": []}
+          f"{'warm p50':>10}{'p95':>7}{'p99':>7}{'q':>4}"
+          f"{'kept p50':>10}{'p95':>7}{'q':>4}")  # fmt: skip
+    searches = {mode: [] for mode in modes}
     for row in r["pages"]:
         line = f"{row['name'][:43]:<44}"
-        for mode in ("cold", "warm"):
-            s = row[mode]
+        for mode in modes:
+            s = row.get(mode) or [float("nan")]
             if row["name"].startswith("search"):
                 searches[mode] += s
-            line += (f"{statistics.median(s):>{9 if mode == 'cold' else 10}.0f}"
-                     f"{percentile(s, 95):>7.0f}{percentile(s, 99):>7.0f}"
-                     f"{row[f'{mode}_queries']:>4}")  # fmt: skip
+            line += f"{statistics.median(s):>{9 if mode == 'cold' else 10}.0f}"
+            line += f"{percentile(s, 95):>7.0f}"
+            line += "" if mode == "kept" else f"{percentile(s, 99):>7.0f}"
+            line += f"{row.get(f'{mode}_queries', 0):>4}"
         print(line)
     line = f"{'all searches':<44}"
-    for mode in ("cold", "warm"):
+    for mode in modes:
         s = searches[mode] or [float("nan")]
-        line += (f"{statistics.median(s):>{9 if mode == 'cold' else 10}.0f}"
-                 f"{percentile(s, 95):>7.0f}{percentile(s, 99):>7.0f}{'':>4}")  # fmt: skip
+        line += f"{statistics.median(s):>{9 if mode == 'cold' else 10}.0f}"
+        line += f"{percentile(s, 95):>7.0f}"
+        line += f"{'':>4}" if mode == "kept" else f"{percentile(s, 99):>7.0f}{'':>4}"
     print(line)
     e = r["export"]
     print(
