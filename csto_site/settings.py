@@ -303,6 +303,9 @@ EXPORT_SLOTS = env_int("CSTO_EXPORT_SLOTS", 2)
 # who asks for it (statements.middleware.ConditionalGetMiddleware); a publication makes
 # new copies at once whatever this says. 0: none kept.
 PAGE_CACHE_SECONDS = env_int("CSTO_PAGE_CACHE_SECONDS", 600)
+# What is deployed (e.g. the commit), part of every page's ETag and kept copy's key; by
+# default the hash of the static files' manifest.
+RELEASE = os.environ.get("CSTO_RELEASE", "")
 
 LOGGING = {
     "version": 1,

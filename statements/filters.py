@@ -282,7 +282,9 @@ class DisplayNameField(ModelChoiceField):
                 code="invalid_choice",
                 params={"value": value[:MAX_SLUG_LENGTH]},
             )
-        if self.codebook is None or self.pick is None or value in self.empty_values:
+        if self.codebook is None or self.pick is None or not isinstance(value, str):
+            return super().to_python(value)  # (a model instance, an empty value)
+        if value in self.empty_values or "\x00" in value:
             return super().to_python(value)
         key = self.to_field_name or "pk"
         for obj in self.pick(self.codebook):

@@ -3,14 +3,15 @@
 Django's LocaleMiddleware follows the browser's Accept-Language, which would
 show an English interface to most visitors of an Arabic archive (and split
 caches by header). Here the language is Arabic unless the reader chose
-another with the language switch (Django's set_language view, which stores it
-in a cookie). URLs are the same in every language, so permalinks are too.
+another with the language switch (statements.views.switch_language, a link that
+stores it in a cookie). URLs are the same in every language, so permalinks are too.
 """
 
 import datetime
 import hashlib
 import logging
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
@@ -59,9 +60,10 @@ class ConditionalGetMiddleware:
 
     The pages a view marks ``shared_copy`` (listings and searches, the home and topic
     pages: the ones that cost tens to hundreds of milliseconds and that many readers
-    ask for alike) are also kept in the "pages" cache under the same key, for
-    ``CSTO_PAGE_CACHE_SECONDS``, and served from there to the next reader: a new
-    generation is a new key, so no reader gets a page from before a publication.
+    ask for alike) are also kept in the "pages" cache under the same key once asked for
+    twice, for ``CSTO_PAGE_CACHE_SECONDS``, and served from there to the next reader: a
+    new generation (or a new release of the code) is a new key, so no reader gets a
+    page from before a publication.
     """
 
     def __init__(self, get_response):
@@ -79,7 +81,11 @@ class ConditionalGetMiddleware:
 
         generation, changed_at = request.archive_state = listing.state()
         today = timezone.localdate()
-        key = f"{generation}|{translation.get_language()}|{today}|{request.get_full_path()}"
+        # The query string as the view reads it (decoded, then encoded again): two raw
+        # forms of one query are one page, and two queries never share one key.
+        query = request.GET.urlencode()
+        path = request.path + (f"?{query}" if query else "")
+        key = f"{RELEASE}|{generation}|{translation.get_language()}|{today}|{path}"
         etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
         midnight = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
         last_modified = max(t for t in (changed_at, midnight) if t is not None)
@@ -114,10 +120,33 @@ class ConditionalGetMiddleware:
         return response
 
 
+def _release():
+    """What the deployed code is, for the pages' keys: after a deploy no reader is served
+    a copy (or a 304 for a page) made by other code, whose links may name static files
+    this host has not. CSTO_RELEASE if set (the commit deployed), else the hash of the
+    static files' manifest (collectstatic writes it), else nothing (development)."""
+    if settings.RELEASE:
+        return settings.RELEASE
+    manifest = Path(settings.STATIC_ROOT or "") / "staticfiles.json"
+    try:
+        return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return ""
+
+
+RELEASE = _release()
+
+
 def _personal(request, response):
-    """Whether ``response`` carries something of its reader: a cookie it sets, or a CSRF
-    token its page used (the CSRF middleware, outside this one, then sets the cookie)."""
-    return bool(response.cookies) or bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE"))
+    """Whether ``response`` carries something of its reader: a cookie it sets, a CSRF token
+    its page used (the CSRF middleware, outside this one, then sets the cookie), or a
+    session cookie the request came with (the session middleware, outside too, may renew
+    or delete it)."""
+    return (
+        bool(response.cookies)
+        or bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE"))
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+    )
 
 
 def _page_key(etag):
@@ -125,14 +154,18 @@ def _page_key(etag):
 
 
 def _keep_page(etag, response):
+    """Keep a copy of a page asked for a second time within PAGE_CACHE_SECONDS: the first
+    time leaves a mark of a few bytes only, so that URLs asked for once (a crawler's, or
+    made up: every query string is a key) never fill the cache with pages."""
     seconds = settings.PAGE_CACHE_SECONDS
     if seconds <= 0:
         return
     headers = [(name, value) for name, value in response.items() if name.lower() != "vary"]
+    pages = caches["pages"]
     try:
-        caches["pages"].set(
-            _page_key(etag), (response.status_code, headers, response.content), seconds
-        )
+        if pages.add("seen:" + etag.strip('"'), 1, seconds):
+            return
+        pages.set(_page_key(etag), (response.status_code, headers, response.content), seconds)
     except Exception:  # a cache that is down costs the copy, never the page
         logger.warning("Could not keep a copy of %s", etag, exc_info=True)
 

@@ -67,6 +67,7 @@ def robots_txt(request):
         "User-agent: *",
         f"Disallow: /{settings.ADMIN_URL}",
         "Disallow: /i18n/",
+        "Disallow: /language/",
         "Disallow: /releases/export",
         "Disallow: /positions/export",
         # Listing filters combine without end: the sitemap lists what to index.

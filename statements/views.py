@@ -1,6 +1,7 @@
 """Public pages: thin generic views over the published QuerySets."""
 
 import json
+import unicodedata
 from contextlib import nullcontext
 
 from django.conf import settings
@@ -19,7 +20,6 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.functional import cached_property
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, ListView, TemplateView
@@ -600,6 +600,17 @@ class SourceDetailView(KeysetMixin, ListView):
         return context
 
 
+def _a_path_here(value):
+    """Whether ``value`` is a path on this site ("/releases/?q=…", however long: a long
+    search's address is one), never another site's ("//host", "/\\host", a scheme) nor
+    anything with a control character."""
+    return (
+        value.startswith("/")
+        and not value.startswith(("//", "/\\"))
+        and not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value)
+    )
+
+
 @require_safe
 def switch_language(request, code):
     """The interface language a reader chose with the switch in every page's header: kept
@@ -613,9 +624,7 @@ def switch_language(request, code):
     if code not in dict(settings.LANGUAGES):
         raise Http404("no such language")
     back = request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ) or not back.startswith("/"):
+    if not _a_path_here(back):
         back = reverse("statements:home")
     response = HttpResponseRedirect(back)
     response.set_cookie(

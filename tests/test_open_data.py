@@ -162,6 +162,7 @@ def test_sitemap_and_robots(client, demo):
     robots = client.get("/robots.txt").content.decode()
     assert "Sitemap: http://testserver/sitemap.xml" in robots
     assert "Disallow: /admin/" in robots
+    assert "Disallow: /language/" in robots  # a link every page has, that sets a cookie
 
 
 def test_a_large_export_streams_in_chunks(client, monkeypatch):

@@ -9,8 +9,10 @@ entries walked read its table row for the key. ``EXPLAIN (ANALYZE, BUFFERS)`` at
 the index, an Index Only Scan, 0.73 ms, 33 buffers and no heap fetch. The listings'
 keyset pages walk the same indexes. SQLite's indexes hold the rowid already.
 
-The indexes are rebuilt (a few seconds at 100,000 releases / 800,000 positions, writes
-to the two tables wait meanwhile); statements.listing_schema has the definitions.
+The indexes are rebuilt in the migration's transaction: 5 s at 100,000 releases / 800,000
+positions, during which every query of the two tables waits (DROP INDEX locks them); run
+it when a pause of that length is acceptable. statements.listing_schema has the
+definitions.
 """
 
 from django.db import migrations
