@@ -40,6 +40,7 @@ from .models import (
     Topic,
     TopicEntry,
     TopicKind,
+    children_of,
     descendants,
     public_releases_q,
 )
@@ -231,11 +232,7 @@ class Codebook:
     @cached_property
     def children(self):
         """Parent id → its sub-topics' ids."""
-        children = {}
-        for topic in self.topics:
-            if topic.parent_id:
-                children.setdefault(topic.parent_id, []).append(topic.pk)
-        return children
+        return children_of((topic.pk, topic.parent_id) for topic in self.topics)
 
 
 class CodebookChoiceIterator(ModelChoiceIterator):
@@ -270,10 +267,15 @@ class DisplayNameField(ModelChoiceField):
         self.pick = pick
         super().__init__(*args, **kwargs)
 
-    def listed(self):
+    def picked(self):
+        """The field's objects from the codebook; None without one."""
         if self.codebook is None or self.pick is None:
-            return list(self.queryset)
+            return None
         return self.pick(self.codebook)
+
+    def listed(self):
+        picked = self.picked()
+        return list(self.queryset) if picked is None else picked
 
     def to_python(self, value):
         if isinstance(value, str) and len(value) > MAX_SLUG_LENGTH:
@@ -282,13 +284,12 @@ class DisplayNameField(ModelChoiceField):
                 code="invalid_choice",
                 params={"value": value[:MAX_SLUG_LENGTH]},
             )
-        if self.codebook is None or self.pick is None or not isinstance(value, str):
-            return super().to_python(value)  # (a model instance, an empty value)
-        if value in self.empty_values or "\x00" in value:
-            return super().to_python(value)
+        picked = self.picked()
+        if picked is None or not isinstance(value, str) or value in self.empty_values:
+            return super().to_python(value)  # (no codebook, a model instance, nothing)
         key = self.to_field_name or "pk"
-        for obj in self.pick(self.codebook):
-            if str(getattr(obj, key)) == str(value):
+        for obj in picked:
+            if str(getattr(obj, key)) == value:
                 return obj
         raise forms.ValidationError(
             self.error_messages["invalid_choice"],

@@ -240,10 +240,16 @@ class Topic(models.Model):
 
     def descendant_ids(self):
         """This topic's id and those of all its sub-topics (the codebook is small)."""
-        children = {}
-        for pk, parent_id in Topic.objects.values_list("pk", "parent_id"):
+        return descendants(self.pk, children_of(Topic.objects.values_list("pk", "parent_id")))
+
+
+def children_of(pairs):
+    """Parent id → its children's ids, from (id, parent id) pairs."""
+    children = {}
+    for pk, parent_id in pairs:
+        if parent_id:
             children.setdefault(parent_id, []).append(pk)
-        return descendants(self.pk, children)
+    return children
 
 
 def descendants(pk, children):

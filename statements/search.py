@@ -72,9 +72,7 @@ class PostgreSQLBackend:
     # Excluded words go into the words' own tsquery ("a & !b"): the GIN index, which
     # knows which of the query's words each record has, then drops their records
     # itself, where "NOT (vector @@ b)" read each candidate's vector once more
-    # (أفغانستان -المخدرات at 100,000 releases: 181 → 38 ms, bench/RESULTS.md).
-    folds_exclusions = True
-
+    # (أفغانستان -المخدرات at 100,000 releases: 181 → 45 ms, bench/RESULTS.md).
     def tokens_match(self, table, groups, excluded=()):
         """Records with a token of every group (groups: sets of alternative tokens) and
         none of the ``excluded`` groups' tokens (at least one group is needed)."""
@@ -127,17 +125,20 @@ class PostgreSQLBackend:
 
 class SQLiteBackend:
     vendor = "sqlite"
-    folds_exclusions = False  # each excluded term is its own NOT IN (an FTS5 query)
 
     @staticmethod
     def _fts(tokens):
         return " OR ".join(f'"{t}"' for t in sorted(tokens))
 
-    def tokens_match(self, table, groups):
-        """Records with a token of every group (groups: sets of alternative tokens)."""
+    def tokens_match(self, table, groups, excluded=()):
+        """Records with a token of every group (groups: sets of alternative tokens) and
+        none of the ``excluded`` groups' tokens (at least one group is needed)."""
+        # FTS5's NOT binds tighter than AND: "(a) AND (b) NOT (c)" is a, b and not c.
+        query = " AND ".join(f"({self._fts(g)})" for g in groups)
+        query += "".join(f" NOT ({self._fts(g)})" for g in excluded)
         return (
             f"{{t}}.id IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s)",
-            [" AND ".join(f"({self._fts(g)})" for g in groups)],
+            [query],
         )
 
     def phrase_match(self, table, phrase, anchor=frozenset()):
@@ -448,8 +449,7 @@ def query_condition(table, query: Query, be, excluded=()) -> Q:
         words = [t.tokens for t in clause if t.tokens and not t.phrases]
         conjunction = Q()
         if words:
-            matched = be.tokens_match(table, words, excluded) if excluded else None
-            conjunction &= Q(OnOwnTable(*(matched or be.tokens_match(table, words))))
+            conjunction &= Q(OnOwnTable(*be.tokens_match(table, words, excluded)))
         elif excluded:
             # No words to hold the exclusions: theirs is an expression of its own.
             every = frozenset().union(*excluded)
@@ -516,17 +516,15 @@ def search(queryset, text, *, rank=True, same_as=None):
         return SearchResult(queryset, query, [])
     if expansions is None:
         expansions = expand(query, model, be)
-    # Excluded words are matched with the words of each clause, where the backend can.
-    folded = [] if query.is_empty or not be.folds_exclusions else query.excluded
-    if not query.is_empty:
-        excluded = [term.tokens for term in folded if term.tokens]
+    # Excluded words are matched with the words of each clause (query_condition); what
+    # is left to exclude on its own is their phrases, or all of an exclusion-only query.
+    folded = not query.is_empty
+    if folded:
+        excluded = [term.tokens for term in query.excluded if term.tokens]
         queryset = queryset.filter(query_condition(table, query, be, excluded))
     for term in query.excluded:
-        if folded and term.tokens:
-            if term.phrases:  # the names among its aliases
-                queryset = queryset.exclude(term_condition(table, term, be, tokens=False))
-        else:
-            queryset = queryset.exclude(term_condition(table, term, be))
+        if not folded or term.phrases:
+            queryset = queryset.exclude(term_condition(table, term, be, tokens=not folded))
     result = SearchResult(queryset, query, expansions)
     return with_rank(result, queryset) if rank else result
 

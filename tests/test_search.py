@@ -471,8 +471,9 @@ def test_plans_change_nothing_after_an_error():
 
 class TestExcludedWords:
     """An excluded word drops every record with any of its forms, or with a name among its
-    aliases, whatever the other clauses; on PostgreSQL its tokens are excluded inside the
-    words' own tsquery, by the index, not by reading each candidate's vector again."""
+    aliases, whatever the other clauses; its tokens are excluded inside the words' own
+    full-text query (on PostgreSQL by the index, not by reading each candidate's vector
+    again)."""
 
     @pytest.fixture
     def records(self, db):
