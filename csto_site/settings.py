@@ -298,6 +298,10 @@ SITE_URL = os.environ.get("CSTO_SITE_URL", "").rstrip("/")
 # workers (bench/RESULTS.md). Counted in the cache: across every process and host with
 # REDIS_URL, in each process without it. 0: no bound.
 EXPORT_SLOTS = env_int("CSTO_EXPORT_SLOTS", 2)
+# How long an export whose database connection was lost (a restart, a failover) waits for
+# the database before it goes on from its last row (statements.exports.rows_of); past
+# that, or with 0, the download is cut off, visibly incomplete.
+EXPORT_RESUME_SECONDS = env_int("CSTO_EXPORT_RESUME_SECONDS", 30)
 
 # How long a copy of a listing, search, home or topic page is kept for the next reader
 # who asks for it (statements.middleware.ConditionalGetMiddleware); a publication makes

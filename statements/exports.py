@@ -7,6 +7,9 @@ chunks, so a large export never holds the archive in memory; they have no row
 cap, on purpose (statements.limits says why). Positions carry their exact quote
 next to its offsets: a reader can check ``body[start:end]``.
 
+An export survives a database restart or failover: it waits for the database and goes
+on from the last row it sent (:func:`rows_of`).
+
 At most ``settings.EXPORT_SLOTS`` exports stream at once (:class:`Slot`); one more
 is answered 503 with ``Retry-After``, its page saying so in words, before any query.
 
@@ -23,11 +26,12 @@ import logging
 import secrets
 import time
 from collections import defaultdict
-from itertools import islice
+from itertools import chain, islice
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.cache import caches
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.feedgenerator import Atom1Feed
@@ -38,6 +42,7 @@ from .dates import iso_partial_date
 from .filters import PositionFilter, ReleaseFilter
 from .limits import EXPORT_CHUNK, FEED_ITEMS
 from .models import Position, Release
+from .paging import rows_after
 
 CHUNK = EXPORT_CHUNK  # read at each export: tests lower it
 logger = logging.getLogger(__name__)
@@ -67,7 +72,7 @@ LISTINGS = {"releases": (ReleaseFilter, releases), "positions": (PositionFilter,
 
 
 def filtered(request, listing):
-    """The listing's filtered queryset; InvalidFilters if a filter value is not valid."""
+    """The listing's filterset, valid; InvalidFilters if a filter value is not."""
     filterset_class, queryset = LISTINGS[listing]
     filterset = filterset_class(request.GET or None, queryset=queryset(), request=request)
     filterset.bounded = False  # an export has every match of a search, however broad
@@ -76,7 +81,7 @@ def filtered(request, listing):
             f"{name}: {' '.join(messages)}" for name, messages in filterset.errors.items()
         )
         raise InvalidFilters(errors)
-    return filterset.qs
+    return filterset
 
 
 class InvalidFilters(Exception):
@@ -168,14 +173,71 @@ ROWS = {
 }
 
 
-def rows_of(queryset, listing, base):
-    """Every row of ``queryset``, read and completed CHUNK records at a time."""
+def rows_of(queryset, listing, base, keys=None):
+    """Every row of ``queryset``, read and completed CHUNK records at a time.
+
+    A chunk is sent only once it is read whole, with its topics and relays. If the
+    database connection is lost meanwhile (a restart, a failover) and the export is in
+    a keyed order (``keys``: the listing's, statements.paging), it waits up to
+    ``settings.EXPORT_RESUME_SECONDS`` (0: not at all) for the database and reads on
+    after the last row it sent: no row is sent twice or left out, unless a record's
+    date is edited during the outage (which moves it across that row). An export
+    ranked by relevance has no such place to go on from: it is cut off, as is one whose
+    database does not come back in time, and a cut-off download never looks complete
+    (its chunked body has no end).
+    """
     to_row, related_of = ROWS[listing]
-    records = queryset.iterator(chunk_size=CHUNK)
-    while chunk := list(islice(records, CHUNK)):
-        related = related_of(chunk)
+    records, last, resumed = queryset.iterator(chunk_size=CHUNK), None, 0
+    while True:
+        try:
+            chunk = list(islice(records, CHUNK))
+            related = related_of(chunk) if chunk else None
+        except (OperationalError, InterfaceError):
+            if (
+                keys is None
+                or settings.EXPORT_RESUME_SECONDS <= 0
+                or resumed >= MAX_RESUMES
+                or not _reconnected(queryset.db)
+            ):
+                raise
+            resumed += 1
+            logger.warning("Export resumed after a lost database connection (%s)", resumed)
+            if last is None:
+                records = queryset.iterator(chunk_size=CHUNK)
+            else:
+                phases = rows_after(queryset, keys, last)
+                records = chain.from_iterable(p.iterator(chunk_size=CHUNK) for p in phases)
+            continue
+        if not chunk:
+            return
         for record in chunk:
             yield to_row(record, base, related)
+        last = chunk[-1]
+
+
+MAX_RESUMES = 5  # per export: a database that keeps failing cuts it off
+
+
+def _reconnected(alias):
+    """Whether the connection ``alias`` had been lost and could be opened again within
+    ``settings.EXPORT_RESUME_SECONDS`` (False at once if it was not lost: the error was
+    something else, which waiting would not mend)."""
+    connection = connections[alias]
+    if connection.is_usable():
+        return False
+    deadline = time.monotonic() + settings.EXPORT_RESUME_SECONDS
+    while True:
+        try:
+            connection.close()
+        except DatabaseError:
+            pass  # closing a broken connection may fail; it is dropped all the same
+        try:
+            connection.ensure_connection()
+            return True
+        except DatabaseError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)
 
 
 class Echo:
@@ -267,13 +329,14 @@ def export(request, listing, fmt):
     if fmt not in ("csv", "json"):
         raise Http404
     try:
-        queryset = filtered(request, listing)
+        filterset = filtered(request, listing)
     except InvalidFilters as error:
         return error.response()
     slot = Slot.take()
     if slot is None:
         return busy(request)
-    rows = rows_of(queryset, listing, citation.base_url(request))
+    queryset = filterset.qs  # (which sets the ordering's keys)
+    rows = rows_of(queryset, listing, citation.base_url(request), filterset.keys)
     if fmt == "csv":
         slot.stream, content_type = _csv(rows), "text/csv; charset=utf-8"
     else:
@@ -322,7 +385,7 @@ class ListingFeed(Feed):
     def get_object(self, request, *args, **kwargs):
         self.request = request
         self.base = citation.base_url(request)
-        return filtered(request, self.listing)
+        return filtered(request, self.listing).qs
 
     def link(self, obj):
         query = self.request.GET.urlencode()

@@ -95,13 +95,13 @@ def decode(keys, text):
     return values
 
 
-def _read(queryset, keys, cursor, reverse, limit):
-    """Up to ``limit`` rows after ``cursor`` (None: from the start), read in the
-    given direction; at most two queries."""
+def _phases(queryset, keys, cursor, reverse):
+    """The rows after ``cursor`` (None: from the start) in the given direction, as
+    ordered querysets to read one after the other (at most two)."""
     first, rest = keys[0], keys[1:]
     if not first.nullable:
         condition = Q() if cursor is None else _after(keys, cursor, reverse)
-        return list(queryset.filter(condition).order_by(*order_by(keys, reverse))[:limit])
+        return [queryset.filter(condition).order_by(*order_by(keys, reverse))]
     # Dated rows, then undated ones (forward); undated, then dated (backward).
     dated = queryset.filter(**{f"{first.field}__isnull": False})
     undated = queryset.filter(**{f"{first.field}__isnull": True})
@@ -119,12 +119,24 @@ def _read(queryset, keys, cursor, reverse, limit):
         # (undated rows are last reading forward, first reading backward).
         read_last = in_undated != reverse
         phases = [current] if read_last else [current, phases[1]]
+    return [phase.order_by(*order_by(phase_keys, reverse)) for phase, phase_keys in phases]
+
+
+def _read(queryset, keys, cursor, reverse, limit):
+    """Up to ``limit`` rows after ``cursor`` (None: from the start), read in the
+    given direction; at most two queries."""
     rows = []
-    for phase_queryset, phase_keys in phases:
-        rows += list(phase_queryset.order_by(*order_by(phase_keys, reverse))[: limit - len(rows)])
+    for phase in _phases(queryset, keys, cursor, reverse):
+        rows += list(phase[: limit - len(rows)])
         if len(rows) >= limit:
             break
     return rows
+
+
+def rows_after(queryset, keys, row):
+    """Every row of ``queryset`` after ``row`` in the order of ``keys``, as ordered
+    querysets to read one after the other."""
+    return _phases(queryset, keys, [getattr(row, key.field) for key in keys], False)
 
 
 class KeysetPage:
