@@ -165,11 +165,13 @@ COPIED = {
 }
 
 
-def drift(limit=None):
+def drift(limit=None, releases=None):
     """What is out of step between the records and their listing copies (empty: nothing).
 
     Streams both sides in key order (a merge), so it runs in constant memory on an
-    archive of any size; stops after ``limit`` problems when given.
+    archive of any size; stops after ``limit`` problems when given. With ``releases``
+    (ids), only what edits of those releases can have put out of step
+    (:func:`statements.counts.drift`).
     """
     problems = []
 
@@ -177,7 +179,13 @@ def drift(limit=None):
         problems.append(problem)
         return limit is not None and len(problems) >= limit
 
-    rows = Position.objects.order_by("pk").values_list(
+    positions, entries = Position.objects.all(), TopicEntry.objects.all()
+    links = Position.topics.through.objects.all()
+    if releases is not None:
+        positions = positions.filter(release_id__in=releases)
+        entries = entries.filter(release_id__in=releases)
+        links = links.filter(position__release_id__in=releases)
+    rows = positions.order_by("pk").values_list(
         "pk", "is_public", "release__status", "orphaned", *COPIED, *COPIED.values()
     )
     n = len(COPIED)
@@ -190,7 +198,7 @@ def drift(limit=None):
             if mine != theirs and report(f"position {pk}: {name} {mine!r} != {theirs!r}"):
                 return problems
     expected = (
-        Position.topics.through.objects.order_by("position", "topic")
+        links.order_by("position", "topic")
         .values_list(
             "position",
             "topic",
@@ -200,9 +208,7 @@ def drift(limit=None):
         .iterator(chunk_size=2000)
     )
     actual = (
-        TopicEntry.objects.order_by("position", "topic")
-        .values_list(*ENTRY_FIELDS)
-        .iterator(chunk_size=2000)
+        entries.order_by("position", "topic").values_list(*ENTRY_FIELDS).iterator(chunk_size=2000)
     )
     want, have = next(expected, None), next(actual, None)
     while want is not None or have is not None:
@@ -215,7 +221,7 @@ def drift(limit=None):
             want, have = next(expected, None), next(actual, None)
         if problem and report(problem):
             return problems
-    for problem in counts.drift(limit=limit or 20):
+    for problem in counts.drift(limit=limit or 20, releases=releases):
         if report(f"facet counts: {problem}"):
             return problems
     return problems

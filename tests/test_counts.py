@@ -14,12 +14,13 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from statements import counts, facets, listing
 from statements.filters import PositionFilter, ReleaseFilter
-from statements.models import FacetCount, Position, Release, Source, Topic
+from statements.models import FacetContribution, FacetCount, Position, Release, Source, Topic
 from tests.factories import make_position, make_release, make_source
 
 pytestmark = pytest.mark.django_db
@@ -219,6 +220,36 @@ def test_edits_move_the_counts(corpus):
         for filterset in filtersets(params):
             tables, records = both_ways(filterset)
             assert tables == records, params
+
+
+def test_a_check_of_some_releases_finds_what_their_edits_can_break(corpus):
+    """drift(releases=...) checks those releases' shares and copies, and the sums they
+    count in, in seconds at any size (bench/editors.py checks its edits so); what it
+    finds, the whole check finds too."""
+    edited, other = Release.objects.published().exclude(published_on=None).order_by("pk")[:2]
+    edited.title += " [تعديل]"
+    edited.body += "\nوأكدت المنظمة موقفها."
+    edited.save()
+    assert listing.drift(releases=[edited.pk]) == [] == listing.drift()
+
+    share = FacetContribution.objects.filter(release_id=edited.pk, kind="p").first()
+    FacetContribution.objects.filter(pk=share.pk).update(n=share.n + 1)
+    found = counts.drift(releases=[edited.pk])
+    assert any(p.startswith("stale share") for p in found)
+    assert any(p.startswith("missing share") for p in found)
+    FacetContribution.objects.filter(pk=share.pk).update(n=share.n)
+
+    group = {c: getattr(share, c) for c in counts.COLUMNS.split(", ")}
+    FacetCount.objects.filter(**group).update(n=F("n") + 1)
+    found = counts.drift(releases=[edited.pk])
+    assert [p.split(":")[0] for p in found] == ["missing sum", "stale sum"]
+    assert found == counts.drift()
+    FacetCount.objects.filter(**group).update(n=F("n") - 1)
+
+    Position.objects.filter(release=edited).update(is_public=False)
+    found = listing.drift(releases=[edited.pk])
+    assert found and all(f"position {p.pk}:" in " ".join(found) for p in edited.positions.all())
+    assert not any(p.startswith("position") for p in listing.drift(releases=[other.pk]))
 
 
 def test_a_release_relayed_by_its_own_source_counts_once():
