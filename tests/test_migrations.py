@@ -200,3 +200,38 @@ def test_migrate_recounts_counts_computed_by_other_code(capsys):
     assert listing.drift() == []
     call_command("migrate", verbosity=1, stdout=StringIO())
     assert "recounted" not in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_search_columns_are_written_with_lz4_on_postgresql():
+    """Migration 0018: the columns a search reads are compressed with LZ4 (where the server
+    has it), and a value written afterwards is stored so."""
+    from django.db import connection
+
+    from tests.factories import make_release
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not compress")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' "
+            "AND 'lz4' = ANY(enumvals)"
+        )
+        if cursor.fetchone() is None:
+            pytest.skip("this PostgreSQL was built without LZ4")
+        cursor.execute(
+            "SELECT attname, attcompression FROM pg_attribute "
+            "WHERE attrelid = 'statements_release'::regclass AND attnum > 0"
+        )
+        methods = dict(cursor.fetchall())
+    assert {methods[c] for c in ("search_vector", "search_folded", "body")} == {"l"}
+    letters = "بتثجحخدذرزسشصضطظعغفقكلمنهوي"
+    words = [letters[i % 27] + letters[i // 27 % 27] + letters[i // 729 % 27] for i in range(3000)]
+    release = make_release(body=" ".join(words))  # a vector large enough to be compressed
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_column_compression(search_vector), pg_column_compression(body) "
+            "FROM statements_release WHERE id = %s",
+            [release.pk],
+        )
+        assert cursor.fetchone() == ("lz4", "lz4")
