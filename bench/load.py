@@ -160,9 +160,10 @@ def main():
     }
     if args.workers:
         server_env_vars["WEB_CONCURRENCY"] = str(args.workers)
+    app_log = (work / "app.log").open("w")  # the application's own log (Django's, stderr)
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "csto_site/gunicorn.py", "csto_site.wsgi"],
-        cwd=ROOT, env=server_env_vars,
+        cwd=ROOT, env=server_env_vars, stderr=app_log,
     )  # fmt: skip
     report, editor_threads, outcomes = {}, [], None
     try:
@@ -213,16 +214,17 @@ def main():
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        app_log.close()
 
     rows, failures = read_stats(prefix)
-    ok = print_report(args, rows, failures, report)
+    ok = print_report(args, rows, failures, report, work)
     if outcomes is not None:
         ok &= print_editors(outcomes)
     print(f"\nlogs: {work}")
     sys.exit(0 if ok else 1)
 
 
-def print_report(args, rows, failures, report):
+def print_report(args, rows, failures, report, work):
     print(
         f"\n{args.users} readers for {args.seconds} s"
         + (f", {args.editors} editors" if args.editors else "")
@@ -261,6 +263,10 @@ def print_report(args, rows, failures, report):
             if report.get("recovered_after") is not None
             else "PostgreSQL restart: the site did NOT recover within 60 s"
         )
+        # Exports that were streaming when the connection went and went on after it (statements.exports).
+        log = (work / "app.log").read_text(errors="replace")
+        resumed = log.count("Export resumed after a lost database connection")
+        print(f"exports that went on after losing their database connection: {resumed}")
         ok &= report.get("recovered_after") is not None and report.get("restart_rc") == 0
     return ok
 
