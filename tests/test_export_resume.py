@@ -14,7 +14,8 @@ from statements import exports
 from tests.factories import make_position, make_release, make_source, make_topic
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    # (serialized_rollback: the flush after the test puts back what the migrations ship)
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="a server connection to lose"),
 ]
 
