@@ -382,19 +382,30 @@ class ArchiveFilterSet(django_filters.FilterSet):
         unfiltered, queryset = queryset, super().filter_queryset(queryset)
         self.unordered_qs = queryset
         ordering = self.form.cleaned_data.get("o") or ""
+        relevance = self.search_result is not None and ordering in ("", "relevance")
         found = None  # the keys of the matches, when there are at most BROAD_SEARCH
+        newest = None  # the keys of the newest BROAD_SEARCH matches, when found already
         if self.search_result is not None and self.bounded:
             bound = limits.BROAD_SEARCH
-            with search.plans(using=queryset.db):
-                found = list(queryset.order_by().values_list("pk", flat=True)[: bound + 1])
+            if relevance and self.search_result.rankable:
+                # Ranked, a broad search needs its newest matches: found at once, they
+                # also say whether it is broad (one reading of the matches, not two).
+                found = search.newest_matches(
+                    queryset, unfiltered, self.newest_first, bound, self.search_result.query
+                )
+            if found is None:
+                with search.plans(using=queryset.db):
+                    found = list(queryset.order_by().values_list("pk", flat=True)[: bound + 1])
+            elif len(found) > bound:
+                newest = found[:bound]
             self.broad = len(found) > bound
             if self.broad:
                 found = None
             else:
                 self.match_count = len(found)
-        if self.search_result is not None and ordering in ("", "relevance"):
+        if relevance:
             ranked = queryset
-            keys = found
+            keys = found if newest is None else newest
             if keys is None and self.broad and self.search_result.rankable:
                 # Relevance among the newest matches only (limits.BROAD_SEARCH).
                 ordering = order_by(self.newest_first)

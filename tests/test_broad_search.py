@@ -194,10 +194,13 @@ def test_a_word_in_most_recent_records_is_found_newest_first(english, matches, m
         with connection.execute_wrapper(record):
             response = listing(english, q="سورية")
         assert {r.public_id for r in response.context["object_list"]} == newest_three
-        # The plan the newest three matches were found with.
+        # The plan the newest three matches were found with: on PostgreSQL, the newest
+        # four at once (the fourth says the search is broad); on SQLite, three once it is
+        # known to be broad.
         (kind,) = [
             k for k, sql in seen if sql.startswith('SELECT "statements_release"."id" AS "pk"')
-            and "ORDER BY" in sql and sql.endswith("LIMIT 3")
+            and "ORDER BY" in sql and sql.endswith("LIMIT 4" if postgresql else "LIMIT 3")
+            and ("search_vector" in sql or not postgresql)  # (not a sample of the records)
         ]  # fmt: skip
         return kind == "newest"
 
@@ -255,3 +258,70 @@ def test_a_word_common_lately_but_rare_before_is_not_walked(matches, monkeypatch
     assert search.dense(matching, published, ordering, 3) is postgresql
     unrelated(range(2000, 2006))  # older records that do not match
     assert search.dense(matching, published, ordering, 3) is False
+
+
+def search_queries(captured):
+    """The queries that read the keys of published records matching a word (not the
+    check of whether a word is rare enough to be widened, which reads three)."""
+    return [
+        q["sql"] for q in captured
+        if q["sql"].startswith('SELECT "statements_release"."id" AS "pk"')
+        and "search_vector @@" in q["sql"] and "\"status\" = 'published'" in q["sql"]
+    ]  # fmt: skip
+
+
+def test_a_broad_search_reads_its_matches_once(english, matches, monkeypatch):
+    """Ranked by relevance, a broad search's newest matches also say that it is broad: on
+    PostgreSQL one reading of the matches (the newest BROAD_SEARCH + 1), not a probe and
+    then a second reading; the same results either way."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(limits, "BROAD_SEARCH", 3)
+    unrelated(range(2016, 2030))  # newer records that do not match: the index, not a walk
+    with CaptureQueriesContext(connection) as captured:
+        response = listing(english, q="سورية")
+    assert response.context["broad"]
+    newest_three = {r.public_id for r in matches[2:]}
+    assert {r.public_id for r in response.context["object_list"]} == newest_three
+    reads = [sql for sql in search_queries(captured) if "LIMIT" in sql]
+    if connection.vendor == "postgresql":
+        assert len(reads) == 1 and "ORDER BY" in reads[0] and reads[0].endswith("LIMIT 4")
+
+
+@pytest.mark.parametrize("older", [0, 2])
+def test_a_walk_stops_at_its_bound(english, monkeypatch, older):
+    """Two matches among the newest records, dense enough in both samples to be walked;
+    the walk stops twice as deep as the sample went, and what it did not reach is found
+    through the index: the two when they are all (``older`` 0), the newest three of four
+    when two more are older than where the walk stopped (``older`` 2)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from statements import search
+
+    monkeypatch.setattr(limits, "BROAD_SEARCH", 3)
+    monkeypatch.setattr(search, "WALK_SAMPLE", 6)
+    source = make_source()
+    matching = []  # newest first
+    # 24 records, newest first: the 4th and 5th match, and the last ``older``.
+    for rank in range(24):
+        says = rank in (3, 4) or rank >= 24 - older
+        release = make_release(
+            source=source,
+            body="أكدت المنظمة موقفها من سورية." if says else "بيان لا يذكر البلد.",
+            published_on=datetime.date(2030 - rank, 5, 1),
+            published_precision="day",
+        )
+        if says:
+            matching.append(release.public_id)
+    with CaptureQueriesContext(connection) as captured:
+        response = listing(english, q="سورية")
+    found = {r.public_id for r in response.context["object_list"]}
+    assert response.context["broad"] is bool(older)
+    assert found == set(matching[:3])
+    if not older:
+        assert response.context["page_obj"].total == 2
+    if connection.vendor == "postgresql":
+        bounded = [sql for sql in search_queries(captured) if '"published_on" >=' in sql]
+        assert len(bounded) == 1 and bounded[0].endswith("LIMIT 4")

@@ -522,3 +522,30 @@ class TestExcludedWords:
         assert text.count("search_vector @@") == 1 + names, text
         assert "& !(" in text
         assert {r.pk for r in result.queryset} == {records["plain"].pk, records["names-words"].pk}
+
+
+def _fold_one_by_one(text):
+    """fold_with_map as it was written first: character by character."""
+    out, index = [], []
+    for i, ch in enumerate(text):
+        folded = analysis.FOLD_TABLE.get(ord(ch), ch)
+        if folded:
+            out.append(folded)
+            index.extend([i] * len(folded))
+    return "".join(out), index
+
+
+def test_folding_in_runs_is_folding_one_by_one():
+    """fold_with_map folds runs of characters at once: the same text and map as one by
+    one, for every character the fold table changes (removed, replaced, or made several),
+    among Arabic text, and characters beyond the table's planes."""
+    rng = random.Random(7)
+    changed = [chr(code) for code in analysis.FOLD_TABLE]
+    plain = [*"سورية الأمن الجماعي منظمة معاهدة ﻻ ـ abc 123 ٢٠١٨", "\U00020001", "\0"]
+    texts = ["", "سورية", "\u064b", "ﷺ", "ﻻ", "سوريةً", "\U00020001"]
+    for _ in range(3000):
+        pool = changed if rng.random() < 0.5 else plain
+        texts.append("".join(rng.choice(pool + plain) for _ in range(rng.randint(1, 40))))
+    for text in texts:
+        assert analysis.fold_with_map(text) == _fold_one_by_one(text), text
+        assert analysis.fold(text) == text.translate(analysis.FOLD_TABLE), text
