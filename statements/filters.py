@@ -316,6 +316,9 @@ class TopicFilter(django_filters.ModelChoiceFilter):
             return qs
         topics = descendants(value.pk, self.parent.codebook.children)
         on_topic = TopicEntry.objects.filter(topic__in=topics, is_public=True)
+        carried = getattr(self.parent, "carried_by_entries", None)
+        if carried is not None:
+            on_topic = on_topic.filter(carried())
         return qs.filter(pk__in=on_topic.values(self.field_name))
 
 
@@ -571,3 +574,19 @@ class PositionFilter(ArchiveFilterSet):
         model = Position
         form = ArchiveFilterForm
         fields = FIELDS
+
+    def carried_by_entries(self):
+        """The other filters in use that a position's listing entries carry copies of
+        (statements.listing: its stance, body and dates), said again to its topic filter,
+        which then reads only the entries that can match rather than every entry of the
+        topic: the same positions. (A release's entries are its positions': not for the
+        release listing, whose stance is any position's.)"""
+        data = self.form.cleaned_data
+        condition = Q()
+        for name in ("stance", "issuing_body"):
+            if data.get(name):
+                condition &= Q(**{name: data[name]})
+        for name, end in (("date_from", False), ("date_to", True)):
+            if data.get(name) is not None:
+                condition &= date_bound("release_date", "release_precision", data[name], end=end)
+        return condition

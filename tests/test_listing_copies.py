@@ -319,3 +319,57 @@ def test_relevance_pages_are_bounded_and_say_so(client, monkeypatch):
     # Ordered by date, every result can be reached.
     pages, _ = walk(client, POSITIONS, {"q": "منظمة", "o": "newest"})
     assert sum(len(p) for p in pages) == 25
+
+
+def test_a_topic_filter_reads_only_the_entries_that_can_match(client, pages_built, monkeypatch):
+    """The position listing's topic (and place) filter says the other filters its entries
+    carry copies of (stance, body, dates) in its own subquery, so that it reads only the
+    entries that can match: the same positions as without, for each combination."""
+    from statements.filters import PositionFilter
+
+    parent = make_topic()
+    child = make_topic(parent=parent)
+    place = make_topic(kind="place")
+    stances = ["supports", "condemns", "affirms"]
+    days = [
+        (datetime.date(2009, 12, 31), DatePrecision.DAY),
+        (datetime.date(2010, 1, 1), DatePrecision.YEAR),
+        (datetime.date(2015, 6, 1), DatePrecision.MONTH),
+        (datetime.date(2020, 12, 31), DatePrecision.DAY),
+        (datetime.date(2021, 1, 1), DatePrecision.YEAR),
+        (None, DatePrecision.UNKNOWN),
+    ]
+    for i, ((day, precision), body) in enumerate(itertools.product(days, ["sg", "cfm"])):
+        release = dated(day, precision, issuing_body=body)
+        for j, stance in enumerate(stances):
+            topics = [[parent], [child], [child, place], []][(i + j) % 4]
+            make_position(release=release, stance=stance, topics=topics)
+    queries = [
+        {"topic": parent.slug, "stance": "condemns"},
+        {"topic": child.slug, "issuing_body": "sg", "date_from": "2010"},
+        {"topic": parent.slug, "date_from": "2010", "date_to": "2020"},
+        {"topic": parent.slug, "place": place.slug, "stance": "affirms", "date_to": "2015-06"},
+        {"place": place.slug, "issuing_body": "cfm", "date_from": "2015-06-01"},
+    ]
+
+    def listed(params):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(POSITIONS, params)
+        assert response.status_code == 200
+        page = response.context["page_obj"]
+        return {p.pk for p in page.object_list}, page.total, captured
+
+    for params in queries:
+        narrowed, total, captured = listed(params)
+        read = [q["sql"] for q in captured if 'FROM "statements_topicentry"' in q["sql"]]
+        carried = [k for k in ("stance", "issuing_body", "date_from", "date_to") if k in params]
+        listing_query = [s for s in read if s.startswith('SELECT "statements_position"."id"')]
+        assert listing_query, params
+        for name in carried:
+            column = {"date_from": "release_date", "date_to": "release_date"}.get(name, name)
+            assert f'"U0"."{column}"' in listing_query[0], (name, listing_query[0])
+        with monkeypatch.context() as m:
+            m.setattr(PositionFilter, "carried_by_entries", None)
+            plain, plain_total, _ = listed(params)
+        assert narrowed == plain and total == plain_total, params
+        assert narrowed, params  # each combination lists something
