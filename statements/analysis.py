@@ -132,10 +132,10 @@ def fold(text: str) -> str:
 
 # Each character that folds to nothing or to more than one character as U+0000, every
 # other one as U+0001 (fold_with_map finds the uneven ones in that with str.find).
-_UNEVEN_MARKS = ["\1"] * 0x20000
-for _code, _folded in FOLD_TABLE.items():
-    if _folded is None or len(_folded) != 1:
-        _UNEVEN_MARKS[_code] = "\0"
+_UNEVEN_MARKS = [
+    "\0" if code in FOLD_TABLE and len(FOLD_TABLE[code] or "") != 1 else "\1"
+    for code in range(0x20000)
+]
 
 
 def fold_with_map(text: str) -> tuple[str, list[int]]:

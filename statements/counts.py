@@ -567,10 +567,11 @@ def lookup(listing, filters, group=None, values=None):
     if seek:
         arrays = [(name, list(options)) for name, options in among.items()]
         where += [f"{name} = v{i}.{name}" for i, (name, _options) in enumerate(arrays)]
-    for name, options in among.items() if not seek else ():
-        sql, more = _one_of(name, options, db.vendor)
-        where.append(sql)
-        params += more
+    else:
+        for name, options in among.items():
+            sql, more = _one_of(name, options, db.vendor)
+            where.append(sql)
+            params += more
     if "source" not in filters and group != "source":
         where.append("relay = %s")  # a relaying source's rows only count for that source
         params.append(False)
@@ -588,20 +589,22 @@ def lookup(listing, filters, group=None, values=None):
     condition = " AND ".join(where)
     if seek:
         # Each combination of the arrays' values, and its sums read by the index alone.
-        values = " CROSS JOIN ".join(
+        combined = " CROSS JOIN ".join(
             f"unnest(%s::{'int' if name in ('topic', 'pair') else 'text'}[]) AS v{i}({name})"
             for i, (name, _options) in enumerate(arrays)
         )
         params = [options for _name, options in arrays] + params
         if group is None:
             inner = f"SELECT SUM(n) AS n FROM {table} WHERE {condition}"
-            sql = f"SELECT COALESCE(SUM(x.n), 0) FROM {values} CROSS JOIN LATERAL ({inner}) x"
+            sql = f"SELECT COALESCE(SUM(x.n), 0) FROM {combined} CROSS JOIN LATERAL ({inner}) x"
         else:
             inner = (
                 f"SELECT {column} AS g, SUM(n) AS n FROM {table} WHERE {condition} "
                 f"GROUP BY {column}"
             )
-            sql = f"SELECT x.g, SUM(x.n) FROM {values} CROSS JOIN LATERAL ({inner}) x GROUP BY x.g"
+            sql = (
+                f"SELECT x.g, SUM(x.n) FROM {combined} CROSS JOIN LATERAL ({inner}) x GROUP BY x.g"
+            )
     elif group is None:
         sql = f"SELECT COALESCE(SUM(n), 0) FROM {table} WHERE {condition}"
     else:

@@ -438,17 +438,18 @@ WALK_BOUND = 2
 
 
 def newest_matches(matching, listed, keys, wanted, query):
-    """Up to ``wanted`` + 1 keys of ``matching``'s newest records (``keys``: the listing's
-    newest-first ordering), newest first, in one reading of the matches, when it is sure
-    to be short (PostgreSQL): they say whether the search has more than ``wanted``
-    matches, and which are the newest, where probing and then finding them read the
-    matches twice (20–50 ms each at 100,000 releases, bench/RESULTS.md).
+    """Up to ``wanted`` + 1 keys of ``matching``: its newest records (``keys``: the
+    listing's newest-first ordering), newest first, or, when there are no more than
+    ``wanted``, all of them. More than ``wanted`` says the search is broad. On PostgreSQL
+    the matches are read once where probing them and then finding the newest read them
+    twice (20–50 ms each at 100,000 releases, bench/RESULTS.md).
 
-    By a walk of the records newest first that stops WALK_BOUND times as deep as dense
-    found it short; else through the word index. None when that is not sure to say: on
-    SQLite; for an exact phrase that is not dense (all its candidates' texts would be
-    read: its probe, which stops at ``wanted`` + 1, says first whether it is broad); or
-    when the bounded walk found no more than ``wanted`` (it may have stopped short)."""
+    Through the word index when the newest records are not dense with matches (see
+    dense); else by a walk of the records newest first that stops WALK_BOUND times as deep
+    as dense sampled, and only when that stopped walk finds too few, by the probe (up to
+    ``wanted`` + 1 matches through the index) and then, if it is broad, the whole walk.
+    None on SQLite, and for an exact phrase that is not dense (all its candidates' texts
+    would be read: the caller probes it first)."""
     if connections[matching.db].vendor != "postgresql":
         return None
     from .paging import order_by
@@ -463,16 +464,24 @@ def newest_matches(matching, listed, keys, wanted, query):
     first = keys[0]
     depth = int(wanted / WALK_SHARE) * WALK_BOUND
     edge = list(listed.order_by(*ordering).values_list(first.field, flat=True)[depth : depth + 1])
-    if edge:
-        if edge[0] is None:
-            return None  # the walk would go on through every undated record
-        # A bound on the ordering's leading column: the walk stops there.
+    bounded = newest
+    if edge and edge[0] is not None:
+        # A bound on the ordering's leading column: the walk stops there. (An undated
+        # edge: the walk would go on through every undated record; no walk is bounded.)
         lookup = "gte" if first.descending else "lte"
-        newest = newest.filter(**{f"{first.field}__{lookup}": edge[0]})
+        bounded = newest.filter(**{f"{first.field}__{lookup}": edge[0]})
+    if not edge or edge[0] is not None:
+        with plans("newest", using=matching.db):
+            found = list(bounded[: wanted + 1])
+        # Without an edge the walk read every record: what it found is all there is.
+        if len(found) > wanted or not edge:
+            return found
+    with plans("index", using=matching.db):
+        found = list(matching.order_by().values_list("pk", flat=True)[: wanted + 1])
+    if len(found) <= wanted:
+        return found  # every match
     with plans("newest", using=matching.db):
-        found = list(newest[: wanted + 1])
-    # Without an edge the walk read every record: what it found is all there is.
-    return found if len(found) > wanted or not edge else None
+        return list(newest[: wanted + 1])
 
 
 def walks_newest(query: Query) -> bool:
