@@ -1061,7 +1061,9 @@ class FacetContribution(FacetDims):
     class Meta:
         verbose_name = _("facet count contribution")
         verbose_name_plural = _("facet count contributions")
-        indexes = [models.Index(fields=["release_id"], name="facetcontribution_release_idx")]
+        # By kind within a release: the sums of a kind derived from another read only
+        # that kind's shares of the releases recounted (statements.counts._sums_sql).
+        indexes = [models.Index(fields=["release_id", "kind"], name="facetcontribution_kind_idx")]
 
     def __str__(self):
         return f"{self.release_id}: {self.kind} {self.topic} {self.stance} {self.n}"
