@@ -272,6 +272,12 @@ def analyze(*texts: str) -> Analysis:
     return Analysis(" ".join(tokens), f" {' '.join(fulls)} " if fulls else "", surfaces)
 
 
+def analyze_each(records):
+    """:func:`analyze` of each of ``records`` (tuples of texts): what an import runs in a
+    process of its own (statements.importers), which needs nothing but this module."""
+    return [analyze(*texts) for texts in records]
+
+
 # Queries -------------------------------------------------------------------
 
 

@@ -41,8 +41,12 @@ MAX_FUZZY_TERMS = 5
 
 
 def search_fields(*texts):
-    """The derived column values for a record made of ``texts``."""
-    result = analysis.analyze(*texts)
+    """The derived column values for a record made of ``texts``, and its words."""
+    return fields_of(analysis.analyze(*texts))
+
+
+def fields_of(result):
+    """:func:`search_fields` of an :class:`~statements.analysis.Analysis` made already."""
     return {
         "search_tokens": result.tokens,
         "search_folded": result.folded,

@@ -13,8 +13,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from statements import importers, listing
+from statements import analysis, importers, listing
 from statements.models import Release, SearchTerm, Source
+from tests import dying
 from tests.factories import make_release, make_source
 
 pytestmark = pytest.mark.django_db
@@ -143,6 +144,22 @@ def _check_history(baseline):
         relays = sorted(s.pk for s in release.relayed_from.all())
         assert sorted(last.relayed_from.values_list("source_id", flat=True)) == relays
     assert single >= 10  # the batches the database accepted
+
+
+def test_batches_are_analyzed_here_when_the_analyzing_process_dies(tmp_path, monkeypatch):
+    """The next batch is analyzed in a process of its own; should it die (here: a real
+    death: the process ends at once, as a crash would), the import analyzes its batches in
+    the importing process and stores what it would have."""
+    baseline = Release.objects.latest("pk").pk if Release.objects.exists() else 0
+    sources = set(Source.objects.values_list("pk", flat=True))
+    path = file_of_cases(tmp_path)
+    reference = snapshot(importers.import_paths([path], batch=1), baseline)
+    forget(baseline, sources)
+    monkeypatch.setattr(analysis, "analyze_each", dying.analyze_each)
+    crashed = snapshot(importers.import_paths([path], batch=3), baseline)
+    assert crashed == reference
+    assert sum(o[1] == "created" for o in crashed["outcomes"]) > 10
+    assert listing.drift() == []
 
 
 def test_the_command_imports_in_batches_and_reports_each_record(tmp_path):
