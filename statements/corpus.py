@@ -235,7 +235,7 @@ def build(releases, seed=1, *, batch=1000, draft_share=0.0, progress=None):
             if progress:
                 progress(done, releases, time.perf_counter() - started)
     if rebuild:
-        counts.rebuild()
+        counts.rebuild(bulk=True)
     listing.changed()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # planner statistics for the new rows (both databases)

@@ -56,7 +56,7 @@ changed (:func:`ensure`).
 
 import hashlib
 import math
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from django.db import connection, connections, router, transaction
 
@@ -377,8 +377,10 @@ def _replace(release_ids, *, add):
         cursor.execute(f"DELETE FROM {FacetCount._meta.db_table} WHERE n = 0", [])
 
 
-def rebuild():
-    """Recompute every count and share from the records."""
+def rebuild(*, bulk=False):
+    """Recompute every count and share from the records. ``bulk``: a command's rebuild of
+    a large archive (migrate, a generated corpus), which may take SQLite's page cache to
+    SQLITE_PAGE_CACHE_KIB for the while (not a web process's, after a codebook edit)."""
     table = FacetCount._meta.db_table
     shares = FacetContribution._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
@@ -395,7 +397,7 @@ def rebuild():
                 f"{{c}} BETWEEN {start} AND {start + step - 1}"
                 for start in (range(low, high + 1, step) if low is not None else ())
             ]
-        with _page_cache(cursor):
+        with _page_cache(cursor) if bulk else nullcontext():
             for where in ranges:
                 cursor.execute(
                     f"INSERT INTO {shares} (release_id, {COLUMNS}, n) {_shares_query(where)}", []
@@ -406,17 +408,18 @@ def rebuild():
 
 # Releases whose counts :func:`rebuild` sums in one statement, by database (None: all).
 # PostgreSQL sums the whole archive at once (its hash aggregates). SQLite's sorters
-# spill to temporary files: 20,000 releases in one statement took 11 min (626 s adding
-# the sums), by chunks of 2,000 releases 2.3 min (with the page cache below and the
-# index of migration 0019); 100,000 in one statement had not finished after 50 min.
+# spill to temporary files: at 20,000 releases the sums took 626 s in one statement, and
+# 136 s by chunks of 2,000 releases (with the page cache below and the index of migration
+# 0019); at 100,000 the one statement had not finished after 50 min.
 REBUILD_CHUNK = {"sqlite": 2000}
-SQLITE_PAGE_CACHE_KIB = 1_000_000  # while rebuilding: the sums' index stays in memory
+SQLITE_PAGE_CACHE_KIB = 1_000_000  # a bulk rebuild's: the sums' index stays in memory
 
 
 @contextmanager
 def _page_cache(cursor):
-    """SQLite: a page cache large enough for the sums' unique index while :func:`rebuild`
-    adds to it chunk by chunk (2 MB by default: 218 → 178 s at 20,000 releases)."""
+    """SQLite: a page cache large enough for the sums' unique index (about 1 GB; SQLite's
+    default is 2 MB) while :func:`rebuild` adds to it chunk by chunk (the sums at 20,000
+    releases, before migration 0019: 218 → 178 s)."""
     if connection.vendor != "sqlite":
         yield
         return
@@ -444,7 +447,7 @@ def ensure():
     if stored == signature():
         return False
     had = FacetContribution.objects.exists()
-    rebuild()
+    rebuild(bulk=True)
     return had
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import multiprocessing
 import re
 from collections.abc import Callable, Iterable
@@ -44,6 +45,8 @@ from django.utils.text import slugify
 from . import analysis, text
 from .dates import PARTIAL_DATE_RE
 from .models import DatePrecision, Release, Source, Topic
+
+logger = logging.getLogger(__name__)
 
 JSONL_KEYS = {
     "title",
@@ -795,6 +798,7 @@ class _Importer:
             texts = searched_texts([data for _, _, data in self.pending])
             future = self.pool.submit(analysis.analyze_each, texts)
         except BrokenProcessPool:
+            _lost_analyzer()
             future = None
         previous, self.analyzing = self.analyzing, (self.pending, future)
         self.pending = []
@@ -843,7 +847,15 @@ def _result(future):
     try:
         return future.result()
     except BrokenProcessPool:
+        _lost_analyzer()
         return None
+
+
+def _lost_analyzer():
+    logger.warning(
+        "The import's analyzing process died (out of memory?): the import goes on, "
+        "analyzing its batches in this process, more slowly."
+    )
 
 
 def _save_one(where, data, source, status):

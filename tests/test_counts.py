@@ -255,6 +255,14 @@ def stored_counts():
     )
 
 
+def page_cache():
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        return cursor.fetchone()[0]
+
+
 COLUMNS = ["kind", "topic", "pair", "stance", "body", "source", "year", "relay"]
 
 
@@ -271,8 +279,10 @@ def test_a_rebuild_by_chunks_of_releases_counts_as_one_statement(corpus, monkeyp
     whole = stored_counts()
     assert whole[0] and whole[1]
     monkeypatch.setattr(counts, "REBUILD_CHUNK", {connection.vendor: step})
+    cache_size = page_cache()
     with CaptureQueriesContext(connection) as queries:
-        counts.rebuild()
+        counts.rebuild(bulk=True)
+    assert page_cache() == cache_size  # (SQLite's page cache raised for the while)
     assert stored_counts() == whole
     assert counts.drift() == []
     summing = [q["sql"] for q in queries.captured_queries if "BETWEEN" in q["sql"]]

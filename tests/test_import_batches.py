@@ -7,6 +7,7 @@ search columns, sources, vocabulary and the listings' derived data must agree.
 """
 
 import json
+import logging
 from io import StringIO
 
 import pytest
@@ -146,7 +147,28 @@ def _check_history(baseline):
     assert single >= 10  # the batches the database accepted
 
 
-def test_batches_are_analyzed_here_when_the_analyzing_process_dies(tmp_path, monkeypatch):
+def analyzed_here(monkeypatch):
+    """The texts analyzed in this process from now on (the analyzing process, forked from
+    a fresh server, has analysis functions of its own)."""
+    seen = []
+    analyze = analysis.analyze
+
+    def recorded(*texts):
+        seen.append(texts)
+        return analyze(*texts)
+
+    monkeypatch.setattr(analysis, "analyze", recorded)
+    return seen
+
+
+def test_batches_are_analyzed_in_a_process_of_their_own(tmp_path, monkeypatch):
+    here = analyzed_here(monkeypatch)
+    result = importers.import_paths([file_of_cases(tmp_path)], batch=3)
+    assert sum(o.action == "created" for o in result.outcomes) > 10
+    assert here == []
+
+
+def test_batches_are_analyzed_here_when_the_analyzing_process_dies(tmp_path, monkeypatch, caplog):
     """The next batch is analyzed in a process of its own; should it die (here: a real
     death: the process ends at once, as a crash would), the import analyzes its batches in
     the importing process and stores what it would have."""
@@ -156,8 +178,12 @@ def test_batches_are_analyzed_here_when_the_analyzing_process_dies(tmp_path, mon
     reference = snapshot(importers.import_paths([path], batch=1), baseline)
     forget(baseline, sources)
     monkeypatch.setattr(analysis, "analyze_each", dying.analyze_each)
-    crashed = snapshot(importers.import_paths([path], batch=3), baseline)
+    here = analyzed_here(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="statements.importers"):
+        crashed = snapshot(importers.import_paths([path], batch=3), baseline)
     assert crashed == reference
+    assert here  # the batches were analyzed in this process
+    assert "analyzing process died" in caplog.text
     assert sum(o[1] == "created" for o in crashed["outcomes"]) > 10
     assert listing.drift() == []
 
