@@ -761,6 +761,7 @@ class _Importer:
         self.pending = []  # (slot in result.outcomes, where, data)
         self.analyzing = None  # (pending, future of its analyses): the batch to write next
         self.pool = _analyzer() if batch > 1 else None
+        self.analyzer_lost = False
         self.done = 0
 
     def add_file(self, path, txt_date, inferred):
@@ -794,12 +795,13 @@ class _Importer:
             self._write(self.pending, None)
             self.pending = []
             return
-        try:
-            texts = searched_texts([data for _, _, data in self.pending])
-            future = self.pool.submit(analysis.analyze_each, texts)
-        except BrokenProcessPool:
-            _lost_analyzer()
-            future = None
+        future = None
+        if not self.analyzer_lost:
+            try:
+                texts = searched_texts([data for _, _, data in self.pending])
+                future = self.pool.submit(analysis.analyze_each, texts)
+            except BrokenProcessPool:
+                self._lose_analyzer()
         previous, self.analyzing = self.analyzing, (self.pending, future)
         self.pending = []
         if previous:
@@ -827,35 +829,36 @@ class _Importer:
                 [(where, data) for _, where, data in pending],
                 default_source=self.source,
                 status=self.status,
-                analyses=analyze_records([data for _, _, data in pending], _result(future)),
+                analyses=analyze_records([data for _, _, data in pending], self._analyses(future)),
             )
         for (slot, _where, _data), outcome in zip(pending, written, strict=True):
             self.result.outcomes[slot] = outcome
         self._advance(len(pending))
+
+    def _analyses(self, future):
+        """The analyses a batch's future holds, or None if the analyzing process died."""
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._lose_analyzer()
+            return None
+
+    def _lose_analyzer(self):
+        """The analyzing process died: said once, and the next batches analyzed here."""
+        if not self.analyzer_lost:
+            logger.warning(
+                "The import's analyzing process died (out of memory?): the import goes on, "
+                "analyzing its batches in this process, more slowly."
+            )
+        self.analyzer_lost = True
 
     def _advance(self, count):
         for _ in range(count):
             self.done += 1
             if self.progress:
                 self.progress(self.done)
-
-
-def _result(future):
-    """The analyses a batch's future holds, or None if the analyzing process died."""
-    if future is None:
-        return None
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        _lost_analyzer()
-        return None
-
-
-def _lost_analyzer():
-    logger.warning(
-        "The import's analyzing process died (out of memory?): the import goes on, "
-        "analyzing its batches in this process, more slowly."
-    )
 
 
 def _save_one(where, data, source, status):
