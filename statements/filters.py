@@ -44,7 +44,7 @@ from .models import (
     descendants,
     public_releases_q,
 )
-from .paging import Key, order_by
+from .paging import Key, Walk, order_by
 
 # The listings' orderings, as keys for keyset paging (statements.paging). Both
 # put undated records last. Positions of one release keep their order.
@@ -437,6 +437,11 @@ class ArchiveFilterSet(django_filters.FilterSet):
             queryset = by_keys(unfiltered, found)
         return queryset.order_by(*order_by(self.keys))
 
+    def walk(self):
+        """How the listing's keyset pages can be read through narrower rows
+        (statements.paging.Walk), if they can."""
+        return None
+
     @property
     def ordering(self):
         """The ordering in effect, as the reader can choose it."""
@@ -574,6 +579,26 @@ class PositionFilter(ArchiveFilterSet):
         model = Position
         form = ArchiveFilterForm
         fields = FIELDS
+
+    # The filters a topic's listing entries can say alone (with ``o`` for newest first).
+    WALKED = frozenset({"topic", "place", "stance", "issuing_body", "date_from", "date_to", "o"})
+
+    def walk(self):
+        """Newest first, positions on one topic (or place) without narrower ones, filtered
+        by nothing but what its listing entries carry: a page walks the topic's entries
+        down their index (``topicentry_newest_idx``, migration 0020) and stops after the
+        page, rather than reading every entry of the topic and sorting them."""
+        if self.keys != self.newest_first or self.search_result is not None:
+            return None
+        data = self.form.cleaned_data
+        used = {name for name, value in data.items() if value not in (None, "")}
+        if used - self.WALKED:
+            return None
+        picked = [data[name] for name in ("topic", "place") if data.get(name)]
+        if len(picked) != 1 or len(descendants(picked[0].pk, self.codebook.children)) != 1:
+            return None
+        entries = TopicEntry.objects.filter(topic=picked[0].pk, is_public=True)
+        return Walk(entries.filter(self.carried_by_entries()), "position", self.queryset)
 
     def carried_by_entries(self):
         """The other filters in use that a position's listing entries carry copies of

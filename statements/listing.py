@@ -97,13 +97,14 @@ def _insert_entries(release_ids):
         params = release_ids
     columns = (
         "position_id, topic_id, release_id, stance, release_date, release_precision, "
-        "release_source_id, issuing_body, is_public"
+        "release_source_id, release_public_id, number, issuing_body, is_public"
     )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {entry.db_table} ({columns}) "  # noqa: S608 - names from the models
             f"SELECT l.position_id, l.topic_id, p.release_id, p.stance, p.release_date, "
-            f"p.release_precision, p.release_source_id, p.issuing_body, p.is_public "
+            f"p.release_precision, p.release_source_id, p.release_public_id, p.number, "
+            f"p.issuing_body, p.is_public "
             f"FROM {link.db_table} l JOIN {position} p ON p.id = l.position_id {where}",
             params,
         )
@@ -153,6 +154,8 @@ ENTRY_FIELDS = (
     "release_date",
     "release_precision",
     "release_source",
+    "release_public_id",
+    "number",
     "issuing_body",
     "is_public",
 )

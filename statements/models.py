@@ -963,7 +963,9 @@ class ReleaseVersion(models.Model):
 class TopicEntry(models.Model):
     """A public listing's row for "positions on a topic": one per position and topic,
     carrying copies of what the listings filter on (stance, date, source, body,
-    public state), so that a topic filter and its facet counts read one table.
+    public state) and order by (date, the release's public id, the position's number),
+    so that a topic filter and its facet counts read one table, and a page of one topic
+    walks its entries in the listing's order (statements.paging.Walk).
 
     Derived data, written by statements.listing.refresh only; ``rebuild_listings``
     rewrites all of it.
@@ -976,6 +978,8 @@ class TopicEntry(models.Model):
     release_date = models.DateField(null=True)
     release_precision = models.CharField(max_length=10, choices=DatePrecision)
     release_source = models.ForeignKey(Source, related_name="+", on_delete=models.CASCADE)
+    release_public_id = models.PositiveBigIntegerField(null=True)
+    number = models.PositiveIntegerField(null=True)  # the position's
     issuing_body = models.CharField(max_length=20, choices=IssuingBody)
     is_public = models.BooleanField()
 

@@ -17,7 +17,7 @@ import datetime
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -122,12 +122,30 @@ def _phases(queryset, keys, cursor, reverse):
     return [phase.order_by(*order_by(phase_keys, reverse)) for phase, phase_keys in phases]
 
 
-def _read(queryset, keys, cursor, reverse, limit):
+@dataclass(frozen=True)
+class Walk:
+    """A listing read through narrower rows that carry its filters and its ordering keys
+    under the same names: a page walks ``rows`` in the listing's order, down an index
+    that stops after the page, then reads those records from ``records`` by their key
+    (``key``: the rows' field of it). ``rows`` must hold one row per listed record and be
+    filtered exactly as the listing is (statements.filters.PositionFilter.walk: the
+    entries of one topic, statements.models.TopicEntry)."""
+
+    rows: QuerySet
+    key: str
+    records: QuerySet
+
+
+def _read(queryset, keys, cursor, reverse, limit, walk=None):
     """Up to ``limit`` rows after ``cursor`` (None: from the start), read in the
     given direction; at most two queries."""
     rows = []
-    for phase in _phases(queryset, keys, cursor, reverse):
-        rows += list(phase[: limit - len(rows)])
+    for phase in _phases(queryset if walk is None else walk.rows, keys, cursor, reverse):
+        wanted = limit - len(rows)
+        if walk is not None:
+            walked = phase.values(walk.key)[:wanted]
+            phase = walk.records.filter(pk__in=walked).order_by(*phase.query.order_by)
+        rows += list(phase[:wanted])
         if len(rows) >= limit:
             break
     return rows
@@ -144,7 +162,7 @@ class KeysetPage:
 
     keyset = True
 
-    def __init__(self, queryset, keys, per_page, *, after=None, before=None, count=None):
+    def __init__(self, queryset, keys, per_page, *, after=None, before=None, count=None, walk=None):
         self.keys = keys
         self.per_page = per_page
         self._count = count
@@ -154,12 +172,12 @@ class KeysetPage:
         except (ValueError, TypeError, OverflowError):
             raise Http404(_("This page of results does not exist.")) from None
         if before_values is not None:
-            rows = _read(queryset, keys, before_values, True, per_page + 1)
+            rows = _read(queryset, keys, before_values, True, per_page + 1, walk)
             self.has_previous = len(rows) > per_page
             self.object_list = list(reversed(rows[:per_page]))
             self.has_next = True
         else:
-            rows = _read(queryset, keys, after_values, False, per_page + 1)
+            rows = _read(queryset, keys, after_values, False, per_page + 1, walk)
             self.has_next = len(rows) > per_page
             self.object_list = rows[:per_page]
             self.has_previous = after_values is not None

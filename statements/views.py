@@ -31,7 +31,7 @@ from .facets import active_filters, facets_for, loosening, total, with_links
 from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
 from .limits import PAGE_SIZE, RANKED_PAGES
 from .models import SEARCH_COLUMNS, DatePrecision, Position, Release, Source, Topic, TopicEntry
-from .paging import KeysetPage
+from .paging import KeysetPage, Walk
 from .passages import runs
 
 # Results ranked by relevance are paged by number, up to RANKED_PAGES pages: past
@@ -78,6 +78,11 @@ class KeysetMixin:
         """The number of results ranked by relevance, if known without a query."""
         return None
 
+    def walk(self):
+        """How a keyset page can be read through narrower rows (statements.paging.Walk),
+        if it can."""
+        return None
+
     def paginate_queryset(self, queryset, page_size):
         keys = self.ordering_keys()
         get = self.request.GET
@@ -100,6 +105,7 @@ class KeysetMixin:
             after=get.get("after"),
             before=get.get("before"),
             count=self.result_count(queryset),
+            walk=self.walk(),
         )
         return None, page, page.object_list, page.paginated
 
@@ -197,6 +203,13 @@ class ArchiveListView(SharedCopyMixin, KeysetMixin, FilterView):
 
     def ranked_count(self):
         return self.filterset.ranked_count
+
+    def walk(self):
+        filterset = self.filterset
+        if filterset.is_bound and not filterset.is_valid():
+            return None
+        filterset.qs  # noqa: B018 - runs the filters, which say how they order
+        return filterset.walk()
 
     def result_count(self, queryset):
         filterset = self.filterset
@@ -523,6 +536,12 @@ class TopicDetailView(SharedCopyMixin, KeysetMixin, ListView):
         self.topic_ids = self.topic.descendant_ids()
         self.entries = TopicEntry.objects.filter(topic__in=self.topic_ids, is_public=True)
         return public_positions().filter(pk__in=self.entries.values("position"))
+
+    def walk(self):
+        # A topic without narrower ones has one entry per position: its pages walk them.
+        if len(self.topic_ids) == 1:
+            return Walk(self.entries, "position", public_positions())
+        return None
 
     def result_count(self, queryset):
         # Positions under the topic (each once), from the count tables.

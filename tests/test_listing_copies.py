@@ -8,6 +8,7 @@ asserts there is no drift.
 import datetime
 import itertools
 import re
+from contextlib import contextmanager
 from html import unescape
 from io import StringIO
 from urllib.parse import parse_qs, urlsplit
@@ -370,6 +371,167 @@ def test_a_topic_filter_reads_only_the_entries_that_can_match(client, pages_buil
             assert f'"U0"."{column}"' in listing_query[0], (name, listing_query[0])
         with monkeypatch.context() as m:
             m.setattr(PositionFilter, "carried_by_entries", None)
+            m.setattr(PositionFilter, "walk", lambda self: None)
             plain, plain_total, _ = listed(params)
         assert narrowed == plain and total == plain_total, params
         assert narrowed, params  # each combination lists something
+
+
+def walked(sql):
+    """Whether a listing query read its page through the topic's entries, in order."""
+    return 'FROM "statements_topicentry" "U0"' in sql and 'ORDER BY "U0".' in sql
+
+
+@contextmanager
+def statements():
+    """The SQL run inside, over any number of requests (each request empties the log
+    that CaptureQueriesContext reads)."""
+    run = []
+
+    def record(execute, sql, params, many, context):
+        run.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield run
+
+
+@pytest.fixture
+def one_topic():
+    """48 positions on one topic without narrower topics (and on a place), over releases
+    with shared days, mixed precisions, two bodies and no date at all; two stances; one
+    position of a draft and one on another topic only."""
+    topic, place = make_topic(), make_topic(kind="place")
+    days = [
+        (datetime.date(2018, 11, 8), DatePrecision.DAY),
+        (datetime.date(2018, 11, 8), DatePrecision.DAY),
+        (datetime.date(2018, 1, 1), DatePrecision.YEAR),
+        (None, DatePrecision.UNKNOWN),
+        (datetime.date(2020, 5, 1), DatePrecision.MONTH),
+        (None, DatePrecision.UNKNOWN),
+    ]
+    body = "منظمة معاهدة الأمن الجماعي " * 8
+    for i in range(16):
+        day, precision = days[i % len(days)]
+        kwargs = {"body": body, "issuing_body": ["sg", "cfm"][i % 2]}
+        release = dated(day, precision, **kwargs) if day else dated(**kwargs)
+        for n in range(3):
+            start = 27 * n
+            make_position(
+                release,
+                quote="منظمة",
+                start=start,
+                end=start + 5,
+                stance=["affirms", "condemns"][(i + n) % 2],
+                topics=[topic, place] if n == 1 else [topic],
+            )
+    make_position(dated(status=Release.Status.DRAFT, body=body), quote="منظمة", topics=[topic])
+    make_position(dated(body=body), quote="منظمة", topics=[make_topic()])
+    return topic, place
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"stance": "affirms"},
+        {"issuing_body": "sg", "date_from": "2018"},
+        {"date_from": "2018-11", "date_to": "2020", "o": "newest"},
+        {"stance": "condemns", "date_to": "2018-11"},
+        {"place": "*"},
+    ],
+)
+def test_a_page_of_one_topic_walks_its_entries(client, pages_built, one_topic, params, monkeypatch):
+    """Newest first, positions on one topic without narrower ones, filtered by nothing but
+    what its entries carry: each page walks the topic's entries in the listing's order
+    and stops after it (statements.paging.Walk, migration 0020). The pages, forward and
+    back, are those of reading every entry of the topic."""
+    from statements.filters import PositionFilter
+
+    topic, place = one_topic
+    if params.get("place") == "*":
+        params = {"place": place.slug}
+    else:
+        params = {"topic": topic.slug, **params}
+
+    def pages():
+        with statements() as run:
+            forward, last = walk(client, POSITIONS, params)
+            start = {k: v[0] for k, v in parse_qs(last.request["QUERY_STRING"]).items()}
+            backward, _ = walk(client, POSITIONS, start or params, direction="prev")
+        listed = 'SELECT "statements_position"."id"'
+        return forward, backward, [sql for sql in run if sql.startswith(listed)]
+
+    forward, backward, queries = pages()
+    assert queries and all(walked(sql) for sql in queries), queries
+    with monkeypatch.context() as m:
+        m.setattr(PositionFilter, "walk", lambda self: None)
+        plain_forward, plain_backward, plain_queries = pages()
+    assert not any(walked(sql) for sql in plain_queries)
+    assert forward == plain_forward and backward == plain_backward == list(reversed(forward))
+    assert sum(map(len, forward)) == client.get(POSITIONS, params).context["page_obj"].total > 0
+    if params.keys() == {"topic"}:
+        assert len(forward) == 3, forward  # 48 positions: 20, 20, 8
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"o": "oldest"},  # the index is newest first
+        {"q": "منظمة"},  # a search is not carried by the entries
+        {"source": "*"},  # a source includes the releases it relayed
+        {"topic": "parent"},  # narrower topics: a position can be on two of them
+        {"place": "*"},  # with a topic too: two topics
+    ],
+)
+def test_a_page_reads_every_entry_when_they_cannot_say_the_listing(
+    client, pages_built, one_topic, params
+):
+    topic, place = one_topic
+    params = {"topic": topic.slug, **params}
+    if params["topic"] == "parent":
+        topic.parent = make_topic()
+        topic.save()
+        params["topic"] = topic.parent.slug
+    if params.get("place") == "*":
+        params["place"] = place.slug
+    if params.get("source") == "*":
+        params["source"] = Position.objects.filter(is_public=True)[0].release.source.slug
+    with statements() as run:
+        response = client.get(POSITIONS, params)
+    assert response.status_code == 200 and response.context["page_obj"].object_list
+    assert not [sql for sql in run if walked(sql)]
+
+
+def test_a_topic_page_walks_its_entries_unless_it_has_narrower_topics(
+    client, pages_built, one_topic
+):
+    topic, _ = one_topic
+    url = reverse("statements:topic-detail", args=[topic.slug])
+    with statements() as run:
+        assert client.get(url).status_code == 200
+    assert [sql for sql in run if walked(sql)]
+    make_topic(parent=topic)
+    with statements() as run:
+        pages, _ = walk(client, url, {})
+    assert not [sql for sql in run if walked(sql)]
+    assert sum(map(len, pages)) == 48
+
+
+def test_a_walk_of_a_topics_entries_reads_its_index():
+    """What the walk asks of the entries is served by topicentry_newest_idx (migration
+    0020), the filters checked in the index's entries."""
+    from statements.filters import POSITION_NEWEST
+    from statements.paging import order_by
+
+    topic = make_topic()
+    make_position(dated(datetime.date(2019, 3, 1)), topics=[topic])
+    entries = TopicEntry.objects.filter(topic=topic.pk, is_public=True, stance="affirms")
+    page = entries.order_by(*order_by(POSITION_NEWEST)).values("position")[:21]
+    if connection.vendor == "postgresql":  # a tiny table: make the planner show its options
+        with connection.cursor() as cursor:
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+                cursor.execute(f"SET LOCAL {setting} = off")
+    plan = page.explain()
+    assert "topicentry_newest_idx" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

@@ -73,7 +73,8 @@ def listing_indexes(connection):
             cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
         else:
             cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-        return {row[0] for row in cursor.fetchall() if "_listing_" in row[0]}
+        names = {row[0] for row in cursor.fetchall()}
+    return {name for name in names if "_listing_" in name or name == "topicentry_newest_idx"}
 
 
 @pytest.mark.django_db
@@ -235,3 +236,24 @@ def test_search_columns_are_written_with_lz4_on_postgresql():
             [release.pk],
         )
         assert cursor.fetchone() == ("lz4", "lz4")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_listing_entries_get_their_positions_ordering_and_its_index():
+    """Migration 0020 fills the entries' new ordering columns from their positions and
+    creates their index; migrated back, the index is not wanted (nor put back) any more."""
+    from django.db import connection
+
+    from statements import listing, listing_schema
+    from statements.models import TopicEntry
+    from tests.factories import make_position
+
+    position = make_position(topics=[Topic.objects.get(slug="syria")])
+    call_command("migrate", "statements", "0019", verbosity=0)
+    assert "topicentry_newest_idx" not in listing_indexes(connection)
+    assert listing_schema.missing(connection) == []
+    call_command("migrate", verbosity=0)
+    entry = TopicEntry.objects.get(position=position)
+    assert (entry.release_public_id, entry.number) == (position.release.public_id, 1)
+    assert "topicentry_newest_idx" in listing_indexes(connection)
+    assert listing.drift() == []
