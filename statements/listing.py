@@ -26,7 +26,7 @@ import json
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, F, OuterRef, Subquery, Value, When
+from django.db.models import BooleanField, Case, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from . import counts, versions
@@ -66,6 +66,7 @@ def refresh(release_ids=None, *, record_versions=True, recount=True):
             entries = entries.filter(release_id__in=release_ids)
         entries.delete()  # no signals or relations: one DELETE
         _insert_entries(release_ids)
+        _fill_ordering()
         if recount and release_ids is None:
             counts.rebuild()
         elif recount:
@@ -108,6 +109,31 @@ def _insert_entries(release_ids):
             f"FROM {link.db_table} l JOIN {position} p ON p.id = l.position_id {where}",
             params,
         )
+
+
+UNORDERED = Q(number=None) | Q(release_public_id=None)
+
+
+def _fill_ordering():
+    """Give entries written without the listing's ordering (by code older than migration
+    0020, serving while it ran) their positions' keys: none, normally (one look at an empty
+    index)."""
+    position = Position.objects.filter(pk=OuterRef("position_id")).order_by()
+    TopicEntry.objects.filter(UNORDERED).update(
+        release_public_id=Subquery(position.values("release_public_id")[:1]),
+        number=Subquery(position.values("number")[:1]),
+    )
+
+
+def entries_ordered(current=None):
+    """Whether every listing entry carries the listing's ordering, so that a page can walk
+    them (statements.paging.Walk): checked once per generation, which every edit moves on
+    (older code's too), on an index of the entries without it."""
+    return cached(
+        ["entries ordered"],
+        lambda: not TopicEntry.objects.filter(UNORDERED).exists(),
+        current=current,
+    )
 
 
 def changed():

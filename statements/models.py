@@ -999,6 +999,14 @@ class TopicEntry(models.Model):
                 condition=Q(is_public=True),
                 name="topicentry_public_idx",
             ),
+            # Entries without the listing's ordering, written by code older than
+            # migration 0020 (still serving while it ran): none, normally, so this index
+            # is empty and says so at once (statements.listing.entries_ordered).
+            models.Index(
+                fields=["topic"],
+                condition=Q(number=None) | Q(release_public_id=None),
+                name="topicentry_unordered_idx",
+            ),
         ]
 
     def __str__(self):

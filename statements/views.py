@@ -209,7 +209,8 @@ class ArchiveListView(SharedCopyMixin, KeysetMixin, FilterView):
         if filterset.is_bound and not filterset.is_valid():
             return None
         filterset.qs  # noqa: B018 - runs the filters, which say how they order
-        return filterset.walk()
+        walk = filterset.walk()
+        return walk if walk and listing.entries_ordered(self.generation) else None
 
     def result_count(self, queryset):
         filterset = self.filterset
@@ -539,7 +540,8 @@ class TopicDetailView(SharedCopyMixin, KeysetMixin, ListView):
 
     def walk(self):
         # A topic without narrower ones has one entry per position: its pages walk them.
-        if len(self.topic_ids) == 1:
+        current = listing.generation(self.request)
+        if len(self.topic_ids) == 1 and listing.entries_ordered(current):
             return Walk(self.entries, "position", public_positions())
         return None
 

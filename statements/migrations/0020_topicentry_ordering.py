@@ -10,12 +10,17 @@ in the index's entries, and stops after the page (statements.paging.Walk); the p
 are then read by key. The plan: ``SEARCH U0 USING INDEX topicentry_newest_idx
 (topic_id=? AND release_date>? AND release_date<?)``, no sort. At 100,000 releases on
 SQLite, the commonest topic's listing page 375 → 16 ms, with a stance and a decade
-52 → 16 ms, its topic page 367 → 11 ms (bench/RESULTS.md, ninth run).
+52 → 16 ms, its topic page 367 → 11 ms; on PostgreSQL, whose planner walked the
+positions' own ordering index for a common topic already, the page with a stance and a
+decade 53 → 18 ms, the others unchanged (bench/RESULTS.md, ninth run).
 
 The new columns are filled here from the positions' copies, in one statement; the index
 definitions are repeated from statements.listing_schema on purpose (a migration must not
 change when the module does). At 100,000 releases (1,354,500 entries) the fill and the
-index took 11 s on SQLite, during which edits wait.
+index took 11 s on SQLite and 25 s on PostgreSQL (with 0021), during which edits wait;
+on PostgreSQL the fill leaves a dead version of every entry for autovacuum (or run
+``VACUUM ANALYZE statements_topicentry``: 2 s). Workers still running older code until
+the restart write entries without the new columns: migration 0021 says why that is safe.
 """
 
 from django.db import migrations, models
