@@ -250,8 +250,9 @@ def run(backend, releases, repeats, reuse, export_rows, import_releases, queries
         manage(env, "migrate", "-v0")
         print(f"  reusing {releases:,} releases in {name}", file=sys.stderr, flush=True)
     report.update(child(env, "--pages", str(repeats), "--queries", str(queries)))
-    print("  exporting…", file=sys.stderr, flush=True)
-    report["export"] = child(env, "--export", str(export_rows))
+    if export_rows:
+        print("  exporting…", file=sys.stderr, flush=True)
+        report["export"] = child(env, "--export", str(export_rows))
     if import_releases:
         print(f"  importing {import_releases:,} releases…", file=sys.stderr, flush=True)
         path = WORK / f"import-{import_releases}.jsonl"
@@ -307,12 +308,13 @@ def print_report(r):
         line += f"{percentile(s, 95):>7.0f}"
         line += f"{'':>4}" if mode == "kept" else f"{percentile(s, 99):>7.0f}{'':>4}"
     print(line)
-    e = r["export"]
-    print(
-        f"CSV export: {e['rows']:,} positions ({e['bytes'] / 2**20:.0f} MiB) in {e['seconds']:.1f} s, "
-        f"{e['rows'] / e['seconds']:,.0f} rows/s; process RSS {e['rss_before_mb']:.0f} MB before, "
-        f"peak {e['rss_peak_mb']:.0f} MB ({e['url']})"
-    )
+    if "export" in r:
+        e = r["export"]
+        print(
+            f"CSV export: {e['rows']:,} positions ({e['bytes'] / 2**20:.0f} MiB) in "
+            f"{e['seconds']:.1f} s, {e['rows'] / e['seconds']:,.0f} rows/s; process RSS "
+            f"{e['rss_before_mb']:.0f} MB before, peak {e['rss_peak_mb']:.0f} MB ({e['url']})"
+        )
     if "import" in r:
         i = r["import"]
         print(f"import: {i['releases']:,} releases in {i['seconds']:.1f} s, "
@@ -326,15 +328,16 @@ def main():
                         choices=["sqlite", "postgresql"])  # fmt: skip
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="reuse a corpus of the same size")
-    parser.add_argument("--export-rows", type=int, default=100000)
+    parser.add_argument("--export-rows", type=int, default=100000, help="0: skip")
     parser.add_argument("--import-releases", type=int, default=10000, help="0: skip")
     parser.add_argument("--queries", type=int, default=len(QUERIES), help="searches measured")
     parser.add_argument("--pages", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--export", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.pages:
+    # A child's own arguments (a parent skips a child rather than pass it 0).
+    if args.pages is not None:
         return pages(args.pages, args.queries)
-    if args.export:
+    if args.export is not None:
         return export(args.export)
     WORK.mkdir(exist_ok=True)
     for releases in args.releases:
