@@ -79,9 +79,17 @@ class KeysetMixin:
         return None
 
     def walk(self):
-        """How a keyset page can be read through narrower rows (statements.paging.Walk),
-        if it can."""
+        """How a keyset page can be read through a topic's listing entries
+        (statements.paging.Walk), if it can."""
         return None
+
+    def entry_walk(self):
+        """:meth:`walk`, unless some listing entries lack the ordering (written by code
+        older than migration 0020: see 0021), which a walk would leave out."""
+        walk = self.walk()
+        if walk is None or not listing.entries_ordered(listing.generation(self.request)):
+            return None
+        return walk
 
     def paginate_queryset(self, queryset, page_size):
         keys = self.ordering_keys()
@@ -105,7 +113,7 @@ class KeysetMixin:
             after=get.get("after"),
             before=get.get("before"),
             count=self.result_count(queryset),
-            walk=self.walk(),
+            walk=self.entry_walk(),
         )
         return None, page, page.object_list, page.paginated
 
@@ -209,8 +217,7 @@ class ArchiveListView(SharedCopyMixin, KeysetMixin, FilterView):
         if filterset.is_bound and not filterset.is_valid():
             return None
         filterset.qs  # noqa: B018 - runs the filters, which say how they order
-        walk = filterset.walk()
-        return walk if walk and listing.entries_ordered(self.generation) else None
+        return filterset.walk()
 
     def result_count(self, queryset):
         filterset = self.filterset
@@ -540,8 +547,7 @@ class TopicDetailView(SharedCopyMixin, KeysetMixin, ListView):
 
     def walk(self):
         # A topic without narrower ones has one entry per position: its pages walk them.
-        current = listing.generation(self.request)
-        if len(self.topic_ids) == 1 and listing.entries_ordered(current):
+        if len(self.topic_ids) == 1:
             return Walk(self.entries, "position", public_positions())
         return None
 
