@@ -1,7 +1,7 @@
 """Mixed reader traffic for locust (run by bench/load.py; see its docstring).
 
 Each simulated reader waits 1–3 s between requests, as a person reading does, and
-picks, by weight: the home page; the release and position listings with 0–3
+picks, by weight (bench/traffic.py): the home page; the release and position listings with 0–3
 random filters; a search (the 20 queries of bench/search.py); a release page; a
 version or a passage permalink; a CSV or JSON export of a filtered listing; an
 Atom feed. A 503 (the database restarting) is counted apart from other failures
@@ -9,42 +9,12 @@ by its name, so the fault run can tell them apart, and so is an export turned aw
 because every export slot is taken (BUSY).
 """
 
-import os
 import random
-from urllib.parse import urlencode
 
 from locust import HttpUser, between, task
 
-from bench.search import BUSY, QUERIES
-
-TOPICS = [
-    "counter-terrorism", "political-settlement", "sovereignty", "non-interference",
-    "regional-stability", "collective-defence", "refugees", "international-law",
-    "syria", "afghanistan", "libya", "iraq", "kazakhstan", "tajikistan", "middle-east",
-    "central-asia", "isis", "united-nations", "nato", "ceasefire",
-]  # fmt: skip
-PLACES = ["syria", "afghanistan", "libya", "iraq", "kazakhstan", "central-asia", "middle-east"]
-STANCES = ["supports", "welcomes", "affirms", "calls_for", "concern", "condemns", "notes"]
-BODIES = ["secretariat", "sg", "cfm", "csc"]
-SOURCES = ["sputnik-arabic", "rt-arabic", "tass", "sana", "kuna", "aljazeera", "al-ahram"]
-MAX_ID = int(os.environ.get("BENCH_MAX_PUBLIC_ID", "100000"))
-
-
-def filters(rng, most=3):
-    """0–``most`` random filters, as a reader's clicks on facets would set them."""
-    choices = [
-        ("topic", lambda: rng.choice(TOPICS)),
-        ("place", lambda: rng.choice(PLACES)),
-        ("stance", lambda: rng.choice(STANCES)),
-        ("issuing_body", lambda: rng.choice(BODIES)),
-        ("source", lambda: rng.choice(SOURCES)),
-        ("date_from", lambda: str(rng.randint(1992, 2020))),
-    ]
-    picked = rng.sample(choices, rng.randint(0, most))
-    params = {name: value() for name, value in picked}
-    if "date_from" in params and rng.random() < 0.5:
-        params["date_to"] = str(int(params["date_from"]) + rng.randint(0, 6))
-    return params
+from bench import traffic
+from bench.search import BUSY
 
 
 class Reader(HttpUser):
@@ -66,50 +36,34 @@ class Reader(HttpUser):
             elif response.status_code >= 400:
                 response.failure(f"HTTP {response.status_code}")
 
-    def listing(self, path, params):
-        return f"{path}?{urlencode(params)}" if params else path
-
-    @task(2)
+    @task(traffic.KINDS["home"][0])
     def home(self):
-        self.get("/", "home")
+        self.get(*traffic.home(self.rng))
 
-    @task(6)
+    @task(traffic.KINDS["releases"][0])
     def releases(self):
-        params = filters(self.rng)
-        self.get(self.listing("/releases/", params), f"releases, {len(params)} filters")
+        self.get(*traffic.releases(self.rng))
 
-    @task(6)
+    @task(traffic.KINDS["positions"][0])
     def positions(self):
-        params = filters(self.rng)
-        self.get(self.listing("/positions/", params), f"positions, {len(params)} filters")
+        self.get(*traffic.positions(self.rng))
 
-    @task(4)
+    @task(traffic.KINDS["search"][0])
     def search(self):
-        self.get(self.listing("/releases/", {"q": self.rng.choice(QUERIES)}), "search")
+        self.get(*traffic.search(self.rng))
 
-    @task(6)
+    @task(traffic.KINDS["release"][0])
     def release(self):
-        self.get(f"/r/{self.rng.randint(1, MAX_ID)}/", "release page")
+        self.get(*traffic.release(self.rng))
 
-    @task(1)
-    def permalinks(self):
-        public_id = self.rng.randint(1, MAX_ID)
-        if self.rng.random() < 0.5:
-            self.get(f"/r/{public_id}/v/1/", "version page")
-        else:
-            self.get(f"/r/{public_id}/p/{self.rng.randint(1, 5)}/", "passage permalink")
+    @task(traffic.KINDS["permalink"][0])
+    def permalink(self):
+        self.get(*traffic.permalink(self.rng))
 
-    @task(1)
+    @task(traffic.KINDS["export"][0])
     def export(self):
-        params = filters(self.rng, most=2)
-        params.setdefault("topic", self.rng.choice(TOPICS))
-        fmt = self.rng.choice(["csv", "json"])
-        listing = self.rng.choice(["releases", "positions"])
-        url = self.listing(f"/{listing}/export.{fmt}", params)
-        self.get(url, f"export {fmt}")
+        self.get(*traffic.export(self.rng))
 
-    @task(1)
+    @task(traffic.KINDS["feed"][0])
     def feed(self):
-        params = filters(self.rng, most=2)
-        listing = self.rng.choice(["releases", "positions"])
-        self.get(self.listing(f"/{listing}/feed/", params), "feed")
+        self.get(*traffic.feed(self.rng))
