@@ -100,6 +100,10 @@ def main():
     parser.add_argument("--export-samples", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--users", type=int, default=50)
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="NAME=VALUE",
+        help="an environment variable for the server (repeatable), e.g. DATABASE_CONN_MAX_AGE=0",
+    )  # fmt: skip
     parser.add_argument("--kinds", nargs="*", default=list(traffic.KINDS))
     args = parser.parse_args()
 

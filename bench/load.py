@@ -62,6 +62,9 @@ def server_env(args):
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
         env["CSTO_CACHE_PREFIX"] = "load"
+    for setting in args.server_env:
+        name, _, value = setting.partition("=")
+        env[name] = value
     return env
 
 
@@ -127,6 +130,10 @@ def main():
     parser.add_argument("--editors", type=int, default=0)
     parser.add_argument("--edited-releases", type=int, default=6)
     parser.add_argument("--restart-postgres-at", type=float, default=None)
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="NAME=VALUE",
+        help="an environment variable for the server (repeatable), e.g. DATABASE_CONN_MAX_AGE=0",
+    )  # fmt: skip
     parser.add_argument("--p95-target", type=float, default=200.0, help="ms")
     args = parser.parse_args()
 

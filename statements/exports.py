@@ -68,6 +68,15 @@ def positions():
     )
 
 
+# What a position's row reads from its own table; its release's part is read once per
+# release (release_parts), not once per position. The ordering's keys are among them,
+# so that an export can go on after the last row it sent (rows_of).
+POSITION_COLUMNS = (
+    "pk", "release_id", "number", "stance", "summary", "attribution", "quote", "start", "end",
+    "release_date", "release_public_id",
+)  # fmt: skip
+
+
 LISTINGS = {"releases": (ReleaseFilter, releases), "positions": (PositionFilter, positions)}
 
 
@@ -109,14 +118,40 @@ def _relays(release_ids):
     return _slugs(Release.relayed_from, "release", "source", release_ids)
 
 
-def release_related(releases):
+def release_related(releases, base):
     return {"relays": _relays({r.pk for r in releases})}
 
 
-def position_related(positions):
+def release_parts(release_ids, base):
+    """``{release id: the columns a position's row takes from its release}``, each
+    computed once (its permalink is a reverse() of the URL, its bracketed title a
+    translation)."""
+    releases = Release.objects.filter(pk__in=release_ids).select_related("source")
+    releases = releases.only(
+        "public_id", "title", "dateline", "issuing_body", "published_on",
+        "published_precision", "body_sha256", "source__slug",
+    )  # fmt: skip
+    return {
+        release.pk: {
+            "release_public_id": release.public_id,
+            "permalink": base + release.get_absolute_url(),
+            "release_title": release.display_title,
+            "source": release.source.slug,
+            "issuing_body": release.issuing_body,
+            "published": iso_partial_date(release.published_on, release.published_precision),
+            "published_precision": release.published_precision,
+            "text_sha256": release.body_sha256,
+        }
+        for release in releases
+    }
+
+
+def position_related(positions, base):
+    release_ids = {p.release_id for p in positions}
     return {
         "topics": _slugs(Position.topics, "position", "topic", [p.pk for p in positions]),
-        "relays": _relays({p.release_id for p in positions}),
+        "relays": _relays(release_ids),
+        "releases": release_parts(release_ids, base),
     }
 
 
@@ -145,11 +180,12 @@ def release_row(release, base, related):
 
 
 def position_row(position, base, related):
-    release = position.release
+    """``position``: a row of POSITION_COLUMNS."""
+    release = related["releases"][position.release_id]
     return {
-        "release_public_id": release.public_id,
+        "release_public_id": release["release_public_id"],
         "number": position.number,
-        "permalink": base + position.get_absolute_url(),
+        "permalink": f"{release['permalink']}#p{position.number}",
         "stance": position.stance,
         "topics": related["topics"].get(position.pk, []),
         "summary": position.summary,
@@ -157,26 +193,31 @@ def position_row(position, base, related):
         "quote": position.quote,
         "start": position.start,
         "end": position.end,
-        "release_title": release.display_title,
-        "source": release.source.slug,
-        "relayed_from": related["relays"].get(release.pk, []),
-        "issuing_body": release.issuing_body,
-        "published": iso_partial_date(release.published_on, release.published_precision),
-        "published_precision": release.published_precision,
-        "text_sha256": release.body_sha256,
+        "release_title": release["release_title"],
+        "source": release["source"],
+        "relayed_from": related["relays"].get(position.release_id, []),
+        "issuing_body": release["issuing_body"],
+        "published": release["published"],
+        "published_precision": release["published_precision"],
+        "text_sha256": release["text_sha256"],
     }
 
 
 ROWS = {
-    "releases": (release_row, release_related),
-    "positions": (position_row, position_related),
+    "releases": (release_row, release_related, lambda queryset: queryset),
+    "positions": (
+        position_row,
+        position_related,
+        lambda queryset: queryset.values_list(*POSITION_COLUMNS, named=True),
+    ),
 }
 
 
 def rows_of(queryset, listing, base, keys=None):
     """Every row of ``queryset``, read and completed CHUNK records at a time.
 
-    A chunk is sent only once it is read whole, with its topics and relays. If the
+    A chunk is sent only once it is read whole, with its topics and relays (and, for
+    positions, their releases' part: statements.exports.release_parts). If the
     database connection is lost meanwhile (a restart, a failover) and the export is in
     a keyed order (``keys``: the listing's, statements.paging), it waits up to
     ``settings.EXPORT_RESUME_SECONDS`` (0: not at all) for the database and reads on
@@ -186,12 +227,13 @@ def rows_of(queryset, listing, base, keys=None):
     database does not come back in time, and a cut-off download never looks complete
     (its chunked body has no end).
     """
-    to_row, related_of = ROWS[listing]
+    to_row, related_of, shape = ROWS[listing]
+    queryset = shape(queryset)
     records, last, resumed = queryset.iterator(chunk_size=CHUNK), None, 0
     while True:
         try:
             chunk = list(islice(records, CHUNK))
-            related = related_of(chunk) if chunk else None
+            related = related_of(chunk, base) if chunk else None
         except (OperationalError, InterfaceError):
             if (
                 keys is None
@@ -338,12 +380,32 @@ def export(request, listing, fmt):
     queryset = filterset.qs  # (which sets the ordering's keys)
     rows = rows_of(queryset, listing, citation.base_url(request), filterset.keys)
     if fmt == "csv":
-        slot.stream, content_type = _csv(rows), "text/csv; charset=utf-8"
+        slot.stream, content_type = _pieces(_csv(rows)), "text/csv; charset=utf-8"
     else:
-        slot.stream, content_type = _json(rows), "application/json; charset=utf-8"
+        slot.stream, content_type = _pieces(_json(rows)), "application/json; charset=utf-8"
     response = StreamingHttpResponse(slot, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="csto-{listing}.{fmt}"'
     return response
+
+
+PIECE = 1 << 16  # characters; read at each export: tests lower it
+
+
+def _pieces(lines):
+    """``lines`` joined into pieces of about PIECE characters: each piece the server
+    sends is one write to the socket, and a write per row cost more than the row."""
+    buffer, size = [], 0
+    try:
+        for line in lines:
+            buffer.append(line)
+            size += len(line)
+            if size >= PIECE:
+                yield "".join(buffer)
+                buffer, size = [], 0
+        if buffer:
+            yield "".join(buffer)
+    finally:
+        lines.close()  # the rows' cursor, at once, however the response ends
 
 
 def _csv(rows):

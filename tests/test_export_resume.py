@@ -33,6 +33,7 @@ def corpus(monkeypatch):
     """Seven releases (one undated, two on the same day) of three positions each, read
     two records at a time: the export crosses chunks, a tie and the undated ones."""
     monkeypatch.setattr(exports, "CHUNK", 2)
+    monkeypatch.setattr(exports, "PIECE", 1)  # each row sent as it is written: cut anywhere
     source = make_source()
     topics = [make_topic(slug=f"topic-{c}") for c in "abc"]
     dates = ["2019-05-01", "2021-03-02", "2021-03-02", None, "2015-01-01", "2024-07-07", "2001"]

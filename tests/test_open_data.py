@@ -172,10 +172,17 @@ def test_a_large_export_streams_in_chunks(client, monkeypatch):
     release = make_release(body="منظمة " * 12)
     for i in range(10):
         make_position(release, quote="منظمة", start=6 * i, end=6 * i + 5)
-    response = client.get(reverse("statements:export", args=["positions", "csv"]))
-    chunks = list(response.streaming_content)
-    assert len(chunks) > 10  # one piece per row, not one string
-    assert len(read_csv(b"".join(chunks).decode())) == 10
+    url = reverse("statements:export", args=["positions", "csv"])
+    whole = b"".join(client.get(url).streaming_content)
+    assert len(read_csv(whole.decode())) == 10
+    assert len(whole) > 1000
+    # The rows are sent in pieces of about PIECE characters: not one string, and not
+    # one piece (one write to the socket) per row.
+    monkeypatch.setattr(exports, "PIECE", 300)
+    pieces = list(client.get(url).streaming_content)
+    assert b"".join(pieces) == whole
+    assert 3 <= len(pieces) < 10
+    assert all(len(piece.decode()) >= 300 for piece in pieces[:-1])
 
 
 def _chunked_corpus():
