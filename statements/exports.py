@@ -34,6 +34,7 @@ from django.core.cache import caches
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
@@ -122,28 +123,40 @@ def release_related(releases, base):
     return {"relays": _relays({r.pk for r in releases})}
 
 
-def release_parts(release_ids, base):
-    """``{release id: the columns a position's row takes from its release}``, each
-    computed once (its permalink is a reverse() of the URL, its bracketed title a
-    translation)."""
-    releases = Release.objects.filter(pk__in=release_ids).select_related("source")
-    releases = releases.only(
-        "public_id", "title", "dateline", "issuing_body", "published_on",
+def release_parts(release_ids, base, labels):
+    """``{release id: the columns a position's row takes from its release}``, read as
+    plain values: a topic's positions are spread over as many releases, so a model
+    instance, a reverse() and a translated title for each cost more than the rows.
+    ``labels``: :func:`release_labels`."""
+    rows = Release.objects.filter(pk__in=release_ids).values_list(
+        "pk", "public_id", "title", "dateline", "issuing_body", "published_on",
         "published_precision", "body_sha256", "source__slug",
     )  # fmt: skip
-    return {
-        release.pk: {
-            "release_public_id": release.public_id,
-            "permalink": base + release.get_absolute_url(),
-            "release_title": release.display_title,
-            "source": release.source.slug,
-            "issuing_body": release.issuing_body,
-            "published": iso_partial_date(release.published_on, release.published_precision),
-            "published_precision": release.published_precision,
-            "text_sha256": release.body_sha256,
+    url, bodies = labels
+    parts = {}
+    for pk, public_id, title, dateline, body, published_on, precision, sha256, source in rows:
+        parts[pk] = {
+            "release_public_id": public_id,
+            "permalink": base + url.replace(URL_SENTINEL, str(public_id)),
+            "release_title": Release.titled(title, dateline, bodies[body]),
+            "source": source,
+            "issuing_body": body,
+            "published": iso_partial_date(published_on, precision),
+            "published_precision": precision,
+            "text_sha256": sha256,
         }
-        for release in releases
-    }
+    return parts
+
+
+URL_SENTINEL = "918273645"  # a public identifier in a reversed URL, replaced by each's
+
+
+def release_labels():
+    """What every position row's release part shares: its permalink's pattern and each
+    issuing body's label, in the active language, computed once per chunk."""
+    url = reverse("statements:release-detail", kwargs={"public_id": int(URL_SENTINEL)})
+    assert url.count(URL_SENTINEL) == 1
+    return url, {body: Release.body_label(body) for body in Release.IssuingBody.values}
 
 
 def position_related(positions, base):
@@ -151,7 +164,7 @@ def position_related(positions, base):
     return {
         "topics": _slugs(Position.topics, "position", "topic", [p.pk for p in positions]),
         "relays": _relays(release_ids),
-        "releases": release_parts(release_ids, base),
+        "releases": release_parts(release_ids, base, release_labels()),
     }
 
 

@@ -587,16 +587,23 @@ class Release(models.Model):
         The description says what the text is (who spoke, where); it is marked
         with brackets so it is never taken for the source's own title.
         """
-        if self.has_title:
-            return self.title
-        body_label = (
-            gettext("CSTO statement")
-            if self.issuing_body in (self.IssuingBody.UNKNOWN, self.IssuingBody.OTHER)
-            else gettext("Statement of the CSTO %(body)s")
-            % {"body": self.get_issuing_body_display()}
-        )
-        if self.dateline:
-            return f"[{body_label}{gettext(', ')}{self.dateline}]"
+        return self.titled(self.title, self.dateline, self.body_label(self.issuing_body))
+
+    @classmethod
+    def body_label(cls, issuing_body):
+        """What a bracketed title calls a text of ``issuing_body``, in the active language."""
+        if issuing_body in (cls.IssuingBody.UNKNOWN, cls.IssuingBody.OTHER):
+            return gettext("CSTO statement")
+        shown = dict(cls.IssuingBody.choices).get(issuing_body, issuing_body)
+        return gettext("Statement of the CSTO %(body)s") % {"body": shown}
+
+    @staticmethod
+    def titled(title, dateline, body_label):
+        """:attr:`display_title` from its parts (an export computes each body's label once)."""
+        if title.strip():
+            return title
+        if dateline:
+            return f"[{body_label}{gettext(', ')}{dateline}]"
         return f"[{body_label}]"
 
     # Which status may follow which. A published text is never taken back
