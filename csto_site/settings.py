@@ -153,6 +153,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # PgBouncer in transaction pooling mode cannot keep a server-side cursor across
 # transactions: with DATABASE_PGBOUNCER=1, .iterator() reads in client-side chunks.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_PGBOUNCER", False)
+
+
+def planner_settings(database):
+    """Two PostgreSQL planner settings for this site's connections (PgBouncer refuses
+    startup options: with DATABASE_PGBOUNCER, set them for the role or the database
+    there; README). Figures at 100,000 releases, bench/RESULTS.md.
+
+    * ``jit = off``: the JIT compiler compiled each costlier count or export query anew,
+      50-150 ms of CPU on a facet count that runs in 600 ms without it; these queries
+      are many and varied, never long enough to repay it.
+    * ``cursor_tuple_fraction = 1``: the site's server-side cursors (``.iterator()``:
+      exports, the archive export) read every row, and Django holds them past the
+      transaction, which reads them whole at once. Planned for the default fraction, a
+      tenth, the export of a topic's 26,818 positions took a fast-start plan through
+      the ordering index: 5.2 s, against 0.37 s planned for every row."""
+    if database["ENGINE"] == "django.db.backends.postgresql" and not env_bool(
+        "DATABASE_PGBOUNCER", False
+    ):
+        options = database.setdefault("OPTIONS", {})
+        wanted = "-c jit=off -c cursor_tuple_fraction=1"
+        options["options"] = " ".join(filter(None, [options.get("options"), wanted]))
+
+
+planner_settings(DATABASES["default"])
 # The test database's name, when two test runs share a server (tests/test_replica.py).
 if os.environ.get("DATABASE_TEST_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["DATABASE_TEST_NAME"]}
@@ -166,6 +190,7 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         conn_health_checks=True,
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    planner_settings(DATABASES["replica"])
     if DATABASES["replica"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
 DATABASE_ROUTERS = ["statements.routers.ReplicaRouter"]

@@ -84,6 +84,37 @@ def test_database_checks_pass_on_the_test_database():
     assert [e for e in run_checks(databases=["default"]) if e.id.startswith("csto.")] == []
 
 
+@pytest.mark.django_db
+def test_postgresql_connections_plan_for_the_sites_queries():
+    """No JIT compilation, and server-side cursors planned for reading every row
+    (csto_site.settings.planner_settings)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL planner settings")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+        cursor.execute("SHOW cursor_tuple_fraction")
+        assert float(cursor.fetchone()[0]) == 1.0
+
+
+def test_pgbouncer_gets_no_startup_options():
+    """PgBouncer refuses startup options: with DATABASE_PGBOUNCER the settings are the
+    operator's to set for the role or the database (README)."""
+    code = (
+        "from django.conf import settings;"
+        "print(repr(settings.DATABASES['default'].get('OPTIONS', {}).get('options')))"
+    )
+    url = "postgres://u@127.0.0.1:5432/x"
+    plain = manage("shell", "-v", "0", "-c", code, extra={"DATABASE_URL": url})
+    assert plain.stdout.strip() == "'-c jit=off -c cursor_tuple_fraction=1'", plain.stderr
+    pooled = manage(
+        "shell", "-v", "0", "-c", code, extra={"DATABASE_URL": url, "DATABASE_PGBOUNCER": "1"}
+    )
+    assert pooled.stdout.strip() == "None", pooled.stderr
+
+
 @pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="needs PostgreSQL (DATABASE_URL)",
