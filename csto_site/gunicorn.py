@@ -8,6 +8,13 @@ import multiprocessing
 import os
 
 # Listen where the reverse proxy expects us (a Unix socket works too: unix:/run/csto.sock).
+# Each thread keeps its database connection between requests (checked before it is
+# used again, so a restarted database costs one reconnection): a new PostgreSQL
+# connection for each request cost its backend's start and catalogue reads, about 5 ms
+# of the machine's CPU a request (bench/cost.py; bench/RESULTS.md). Set
+# DATABASE_CONN_MAX_AGE=0 to close them after each request.
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
 # Processes use the cores (2 per core plus one keeps a core busy while another worker waits
