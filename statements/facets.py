@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import counts as count_tables
-from . import listing
+from . import limits, listing
 from .models import (
     DatePrecision,
     IssuingBody,
@@ -77,6 +77,9 @@ class Facet:
     name: str
     label: str
     values: list = field(default_factory=list)
+    # Its counts would have been counted from too many records (limits.LIVE_COUNTS):
+    # not shown, and the page says why.
+    uncounted: bool = False
 
     SHOWN = 8  # values shown before "More"
 
@@ -238,8 +241,12 @@ def facets_for(filterset, current=None):
     facets = []
     for name, label, kinds in TOPIC_FACETS:
         facet = Facet(name, label)
+        facets.append(facet)
         chosen = data.get(name)
         by_topic = counts[name]
+        if by_topic is None:
+            facet.uncounted = True
+            continue
         topics = [t for t in codebook if t.kind in kinds]
         if chosen is not None and chosen not in topics:
             topics.append(chosen)  # ?topic=syria: a place chosen through the topic filter
@@ -248,7 +255,6 @@ def facets_for(filterset, current=None):
         for topic in listed:
             n = by_topic.get(topic.pk, 0)
             facet.add(topic.slug, topic.display_name, n, topic == chosen, topic.display_lang)
-        facets.append(facet)
 
     for name, label, choices in (
         ("stance", _("Stance"), Stance.choices),
@@ -256,23 +262,26 @@ def facets_for(filterset, current=None):
     ):
         by_value = counts[name]
         facet = Facet(name, label)
+        facets.append(facet)
+        if by_value is None:
+            facet.uncounted = True
+            continue
         for value, shown in choices:
             n = by_value.get(value, 0)
             if n or data.get(name) == value:
                 facet.add(value, shown, n, data.get(name) == value)
-        facets.append(facet)
 
     by_source = counts["source"]
-    facet = Facet("source", _("Source"))
+    facet = Facet("source", _("Source"), uncounted=by_source is None)
     chosen = data.get("source")
-    sources = [s for s in filterset.codebook.sources if s.pk in by_source or s == chosen]
+    sources = [s for s in filterset.codebook.sources if s.pk in (by_source or ()) or s == chosen]
     for source in sorted(sources, key=lambda s: (-by_source.get(s.pk, 0), s.display_name)):
         n = by_source.get(source.pk, 0)
         facet.add(source.slug, source.display_name, n, source == chosen, source.display_lang)
     facets.append(facet)
 
-    years = Facet("year", _("Year"))
-    for year, n in sorted(counts["year"].items(), reverse=True):
+    years = Facet("year", _("Year"), uncounted=counts["year"] is None)
+    for year, n in sorted((counts["year"] or {}).items(), reverse=True):
         years.add(year, str(year), n, _year_selected(data, year))
     facets.append(years)
     return facets
@@ -300,6 +309,14 @@ def _count(filterset, data, codebook):
     children = filterset.codebook.children
     result = {}
     every_topic = [t.pk for t in codebook]
+
+    def countable(name):
+        """Whether this facet's counts, which the tables cannot give, may be counted
+        from the records: not when the tables say they would be more than
+        limits.LIVE_COUNTS (:func:`at_most`)."""
+        bound = at_most(model, data, PARAMS[name], asked)
+        return bound is None or bound <= limits.LIVE_COUNTS
+
     for name, _label, kinds in TOPIC_FACETS:
         chosen = data.get(name)
         listed = [t for t in codebook if t.kind in kinds or t == chosen]
@@ -307,22 +324,60 @@ def _count(filterset, data, codebook):
         tabled = _from_tables(model, data, name, "topic", asked, every_topic)
         if tabled is not None:
             result[name] = {pk: n for pk, n in tabled.items() if pk in pks and n}
-        else:
+        elif countable(name):
             result[name] = _count_topics(base(name), live, pks, children)
+        else:
+            result[name] = None
     for name, group in (("stance", "stance"), ("issuing_body", "body")):
         tabled = _from_tables(model, data, name, group, asked)
-        result[name] = tabled if tabled is not None else dict(live[name](base(name)))
+        if tabled is None and countable(name):
+            tabled = dict(live[name](base(name)))
+        result[name] = tabled
     by_source = _from_tables(model, data, "source", "source", asked)
-    if by_source is None:
+    if by_source is None and countable("source"):
         by_source = {}
         for pk, n in (*live["source"](base("source")), *live["relay"](base("source"))):
             by_source[pk] = by_source.get(pk, 0) + n
     result["source"] = by_source
     by_year = _from_tables(model, data, "year", "year", asked)
-    if by_year is None:
+    if by_year is None and countable("year"):
         by_year = {year: n for year, n in live["year"](base("year")) if year is not None}
     result["year"] = by_year
     return result
+
+
+# Dimensions left out, one more at a time, until the count tables can say how many
+# records a listing has at most (see at_most).
+LOOSER = ("body", "stance", "pair", "year_from", "year_to")
+
+
+def at_most(model, data, without, asked):
+    """At most how many records counting the listing of ``data`` without the parameters
+    ``without`` reads, from the count tables: its own total if they have it (less a
+    source filter), else that of the same filters less one dimension after another
+    (LOOSER: fewer filters, more records). None when the tables cannot say (a search,
+    whose facets are bounded by limits.BROAD_SEARCH instead, or the tables turned off)."""
+    if not USE_COUNT_TABLES or data.get("q"):
+        return None
+    dims = table_filters(data, without)
+    if dims is None:  # a date range in part of a year: its whole years hold more
+        dims = table_filters(data, (*without, "date_from", "date_to"))
+    if dims is None:
+        return None
+    # A source filter narrows the results, not what counting them reads: it is "published
+    # or relayed by", an OR that PostgreSQL checks record by record (1,520 positions of a
+    # place, a stance and a source took 550 ms to count, reading every position of that
+    # stance). So the bound is that of the listing without it.
+    dims.pop("source", None)
+    listing = "r" if model is Release else "p"
+    for looser in (None, *LOOSER):
+        dims.pop(looser, None)
+        key = (listing, tuple(sorted(dims.items())), None)
+        if key not in asked:
+            asked[key] = count_tables.lookup(listing, dims, None)
+        if asked[key] is not None:
+            return asked[key]
+    return None
 
 
 # How each facet counts, per listing: functions of the base queryset.

@@ -57,6 +57,16 @@ RANKED_PAGES = 50
 #: (Read from this module at each request: tests lower it with monkeypatch.)
 BROAD_SEARCH = 2000
 
+#: The count tables (statements.counts) answer a listing's facets for most filter sets;
+#: the rest are counted from the records: a topic or a place with two of stance, body
+#: and source, or a topic and a place with one. Counted from 10,000 records, one such
+#: facet took 0.6-1.9 s of PostgreSQL at 100,000 releases, and under load these few
+#: pages used half of its time (bench/RESULTS.md). So a facet is counted from the
+#: records only when the tables say it would be at most LIVE_COUNTS records
+#: (statements.facets.at_most); otherwise it is shown without its values, with a
+#: note, and its filter stays in the form. (Read at each request: tests lower it.)
+LIVE_COUNTS = 2000
+
 #: Characters of a ``?after=`` / ``?before=`` cursor. The longest valid one is a
 #: date, a 19-digit identifier and a position number: "2018-11-08.4611686018427387904.
 #: 4294967295", 41 characters. Longer is garbage, refused before it is parsed.

@@ -404,3 +404,96 @@ def test_topic_pages_and_the_home_page_count_from_the_tables(corpus, client):
     home = client.get("/").context["counts"]
     assert home["positions"] == Position.objects.filter(is_public=True).count()
     assert home["releases"] == Release.objects.published().count()
+
+
+def untabled():
+    """A topic with a stance and a body that some public position has: the place facet
+    (which keeps the topic filter) then needs topic pairs by both, which no count table
+    keeps, so it is counted from the records (statements.facets)."""
+    position = (
+        Position.objects.filter(is_public=True, topics__parent__isnull=True)
+        .exclude(issuing_body="unknown")
+        .order_by("pk")
+        .first()
+    )
+    topic = position.topics.filter(parent__isnull=True).order_by("pk").first()
+    return {"topic": topic.slug, "stance": position.stance, "issuing_body": position.issuing_body}
+
+
+def live_counts(client, url, params, **headers):
+    """The response, and the count queries it made that did not read the count tables
+    (a page's own query, LIMITed, may count positions per release)."""
+    seen = []
+
+    def wrapper(execute, sql, params_, many, context):
+        seen.append(sql)
+        return execute(sql, params_, many, context)
+
+    cache.clear()
+    with connection.execute_wrapper(wrapper):
+        response = client.get(url, params, **headers)
+    assert response.status_code == 200
+    return response, [
+        s for s in seen if "COUNT(" in s and FacetCount._meta.db_table not in s and "LIMIT" not in s
+    ]
+
+
+def facet_named(response, name):
+    return next(f for f in response.context["facets"] if f.name == name)
+
+
+@pytest.mark.parametrize("url", ["/releases/", "/positions/"])
+def test_a_facet_the_tables_cannot_say_is_counted_from_few_records(corpus, client, url):
+    response, counted = live_counts(client, url, untabled())
+    assert counted  # from the records
+    places = facet_named(response, "place")
+    assert not places.uncounted and places.values
+    filterset = next(f for f in filtersets("&".join(f"{k}={v}" for k, v in untabled().items())))
+    tables, records = both_ways(filterset)
+    assert tables == records
+
+
+@pytest.mark.parametrize("url", ["/releases/", "/positions/"])
+def test_a_facet_that_would_count_too_many_records_is_not_counted(corpus, client, monkeypatch, url):
+    monkeypatch.setattr("statements.limits.LIVE_COUNTS", 0)
+    response, counted = live_counts(client, url, untabled())
+    assert counted == []  # no count of the records at all
+    places = facet_named(response, "place")
+    assert places.uncounted and places.values == []
+    note = "لا تُعرض الأعداد هنا لكثرة النتائج"
+    assert response.text.count(note) == len([f for f in response.context["facets"] if f.uncounted])
+    # The facets the tables can say are counted as ever, and the page lists its results.
+    assert facet_named(response, "topic").values and not facet_named(response, "topic").uncounted
+    assert response.context["page_obj"].object_list
+    client.cookies["django_language"] = "en"
+    english, _ = live_counts(client, url, untabled())
+    assert "Not counted for this many results." in english.text
+    # Filters the tables can say need no bound: ?stance= alone is counted whole.
+    plain, counted = live_counts(client, url, {"stance": "affirms"})
+    assert counted == [] and not any(f.uncounted for f in plain.context["facets"])
+
+
+def test_the_bound_leaves_a_source_filter_out(corpus):
+    """A source filter (published or relayed by) narrows the results, not what counting
+    them reads: the bound is that of the listing without it."""
+    data = PositionFilter(
+        QueryDict("place=syria&stance=affirms&source=tass"),
+        queryset=Position.objects.filter(is_public=True),
+    )
+    assert data.is_valid(), data.errors
+    cleaned = data.form.cleaned_data
+    without_source = PositionFilter(
+        QueryDict("place=syria&stance=affirms"), queryset=Position.objects.filter(is_public=True)
+    )
+    assert without_source.is_valid()
+    expected = without_source.qs.count()
+    assert expected > data.qs.count()  # the source narrows the results
+    assert facets.at_most(Position, cleaned, ("topic",), {}) == expected
+
+
+def test_no_bound_when_the_tables_cannot_say(corpus):
+    """A search is bounded by limits.BROAD_SEARCH instead; with the tables off, the
+    records are counted (the tests compare the two)."""
+    data = ReleaseFilter(QueryDict("q=سورية&topic=syria"), queryset=Release.objects.published())
+    assert data.is_valid()
+    assert facets.at_most(Release, data.form.cleaned_data, ("place",), {}) is None
