@@ -273,12 +273,13 @@ def facets_for(filterset, current=None):
 
     by_source = counts["source"]
     facet = Facet("source", _("Source"), uncounted=by_source is None)
-    chosen = data.get("source")
-    sources = [s for s in filterset.codebook.sources if s.pk in (by_source or ()) or s == chosen]
-    for source in sorted(sources, key=lambda s: (-by_source.get(s.pk, 0), s.display_name)):
-        n = by_source.get(source.pk, 0)
-        facet.add(source.slug, source.display_name, n, source == chosen, source.display_lang)
     facets.append(facet)
+    if by_source is not None:
+        chosen = data.get("source")
+        sources = [s for s in filterset.codebook.sources if s.pk in by_source or s == chosen]
+        for source in sorted(sources, key=lambda s: (-by_source.get(s.pk, 0), s.display_name)):
+            n = by_source.get(source.pk, 0)
+            facet.add(source.slug, source.display_name, n, source == chosen, source.display_lang)
 
     years = Facet("year", _("Year"), uncounted=counts["year"] is None)
     for year, n in sorted((counts["year"] or {}).items(), reverse=True):

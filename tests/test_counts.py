@@ -497,3 +497,28 @@ def test_no_bound_when_the_tables_cannot_say(corpus):
     data = ReleaseFilter(QueryDict("q=سورية&topic=syria"), queryset=Release.objects.published())
     assert data.is_valid()
     assert facets.at_most(Release, data.form.cleaned_data, ("place",), {}) is None
+
+
+@pytest.mark.parametrize("url", ["/releases/", "/positions/"])
+def test_every_facet_may_go_uncounted_with_its_value_chosen(corpus, client, monkeypatch, url):
+    """A topic, a place, a stance, a body and a source at once: the facets that the tables
+    cannot count are left uncounted, the chosen source's among them, and the page is whole."""
+    position = next(
+        p
+        for p in Position.objects.filter(is_public=True).order_by("pk")
+        if p.topics.filter(kind="place").exists() and p.topics.exclude(kind="place").exists()
+    )
+    params = {
+        "topic": position.topics.exclude(kind="place").order_by("pk").first().slug,
+        "place": position.topics.filter(kind="place").order_by("pk").first().slug,
+        "stance": position.stance,
+        "issuing_body": position.issuing_body,
+        "source": position.release.source.slug,
+    }
+    monkeypatch.setattr("statements.limits.LIVE_COUNTS", 0)
+    response, counted = live_counts(client, url, params)
+    # Only the total, which the tables cannot say for five filters: one count of the results.
+    assert [sql.startswith('SELECT COUNT(*) AS "__count"') for sql in counted] == [True]
+    uncounted = {f.name for f in response.context["facets"] if f.uncounted}
+    assert "source" in uncounted
+    assert response.context["page_obj"].object_list
