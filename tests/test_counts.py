@@ -522,3 +522,25 @@ def test_every_facet_may_go_uncounted_with_its_value_chosen(corpus, client, monk
     uncounted = {f.name for f in response.context["facets"] if f.uncounted}
     assert "source" in uncounted
     assert response.context["page_obj"].object_list
+
+
+def test_a_date_range_in_part_of_a_year_is_bounded_by_its_whole_years(corpus):
+    """The tables count whole years: a range from March to May of a year is bounded by
+    that year's records, not by the whole archive's."""
+    year = (
+        Position.objects.filter(is_public=True, release_precision="day")
+        .order_by("release_date")
+        .values_list("release_date__year", flat=True)
+        .first()
+    )
+    data = PositionFilter(
+        QueryDict(f"date_from={year}-03&date_to={year}-05"),
+        queryset=Position.objects.filter(is_public=True),
+    )
+    assert data.is_valid(), data.errors
+    assert facets.table_filters(data.form.cleaned_data) is None  # not whole years
+    whole_year = Position.objects.filter(is_public=True, release_date__year=year).exclude(
+        release_precision="unknown"
+    )
+    bound = facets.at_most(Position, data.form.cleaned_data, ("topic",), {})
+    assert bound == whole_year.count() < Position.objects.filter(is_public=True).count()
