@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import traffic  # noqa: E402
-from bench.load import BIN, free_port, server_env, wait_until  # noqa: E402
+from bench.load import BIN, add_server_options, free_port, published_archive, wait_until  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -94,30 +94,16 @@ def fetch(url):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
+    add_server_options(parser)
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--export-samples", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument(
-        "--server-env", action="append", default=[], metavar="NAME=VALUE",
-        help="an environment variable for the server (repeatable), e.g. DATABASE_CONN_MAX_AGE=0",
-    )  # fmt: skip
     parser.add_argument("--kinds", nargs="*", default=list(traffic.KINDS))
     args = parser.parse_args()
 
-    env = server_env(args)
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    from statements.models import Release
-
-    published = Release.objects.published()
-    max_id = published.order_by("-public_id").values_list("public_id", flat=True).first()
-    os.environ["BENCH_MAX_PUBLIC_ID"] = str(max_id or 1)
-    print(f"{published.count():,} published releases; identifiers up to {max_id:,}")
+    env, _published, max_id = published_archive(args)
+    os.environ["BENCH_MAX_PUBLIC_ID"] = str(max_id)
     from django.db import connections
 
     connections.close_all()

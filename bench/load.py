@@ -111,6 +111,34 @@ def watch_restart(base, at, report):
     report["recovered_after"] = first_ok
 
 
+def add_server_options(parser):
+    """The options both this script and bench/cost.py give the server they start."""
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="NAME=VALUE",
+        help="an environment variable for the server (repeatable), e.g. DATABASE_CONN_MAX_AGE=0",
+    )  # fmt: skip
+
+
+def published_archive(args):
+    """Django set up on the server's environment; (that environment, the published
+    releases, their largest public identifier)."""
+    env = server_env(args)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from statements.models import Release
+
+    published = Release.objects.published()
+    max_id = published.order_by("-public_id").values_list("public_id", flat=True).first()
+    if max_id is None:
+        raise SystemExit("no published release: run manage.py generate_corpus first")
+    print(f"{published.count():,} published releases; identifiers up to {max_id:,}")
+    return env, published, max_id
+
+
 def read_stats(prefix):
     rows = list(csv.DictReader(Path(f"{prefix}_stats.csv").open(encoding="utf-8")))
     failures = list(csv.DictReader(Path(f"{prefix}_failures.csv").open(encoding="utf-8")))
@@ -119,8 +147,7 @@ def read_stats(prefix):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
+    add_server_options(parser)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--spawn-rate", type=float, default=10)
     parser.add_argument("--seconds", type=int, default=60)
@@ -130,27 +157,12 @@ def main():
     parser.add_argument("--editors", type=int, default=0)
     parser.add_argument("--edited-releases", type=int, default=6)
     parser.add_argument("--restart-postgres-at", type=float, default=None)
-    parser.add_argument(
-        "--server-env", action="append", default=[], metavar="NAME=VALUE",
-        help="an environment variable for the server (repeatable), e.g. DATABASE_CONN_MAX_AGE=0",
-    )  # fmt: skip
     parser.add_argument("--p95-target", type=float, default=200.0, help="ms")
     args = parser.parse_args()
 
-    env = server_env(args)
-    os.environ.update(env)
-    import django
-
-    django.setup()
+    env, published, max_id = published_archive(args)
     from django.conf import settings
 
-    from statements.models import Release
-
-    published = Release.objects.published()
-    max_id = published.order_by("-public_id").values_list("public_id", flat=True).first()
-    if max_id is None:
-        raise SystemExit("no published release: run manage.py generate_corpus first")
-    print(f"{published.count():,} published releases; identifiers up to {max_id:,}")
     if args.redis_url:
         import redis
 
