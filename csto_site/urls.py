@@ -29,7 +29,12 @@ urlpatterns = [
     path("", include("statements.urls")),
 ]
 
-# 400, 403 and 404 are Django's own handlers, with templates/400.html, 403.html and
-# 404.html. A server error is the standalone templates/500.html, or templates/503.html
-# when the database cannot be reached (statements.middleware.DatabaseUnavailableMiddleware).
+# Django's own 400, 403 and 404 views, with templates/400.html, 403.html and 404.html,
+# and the page policies added even when the error is raised in a middleware outside the
+# one that adds them. A server error is the standalone templates/500.html, or
+# templates/503.html when the database cannot be reached
+# (statements.middleware.DatabaseUnavailableMiddleware).
+handler400 = "statements.middleware.bad_request"
+handler403 = "statements.middleware.permission_denied"
+handler404 = "statements.middleware.page_not_found"
 handler500 = "statements.middleware.server_error"

@@ -282,6 +282,23 @@ def server_error(request):
     return with_page_policies(defaults.server_error(request))
 
 
+def bad_request(request, exception):
+    """handler400 (a Host the site does not answer to, a SuspiciousOperation): Django's
+    view and templates/400.html. Such a request is refused in CommonMiddleware, outside
+    the middleware that adds the page policies, so they are added here."""
+    return with_page_policies(defaults.bad_request(request, exception))
+
+
+def permission_denied(request, exception):
+    """handler403, with the page policies wherever it was raised (bad_request says why)."""
+    return with_page_policies(defaults.permission_denied(request, exception))
+
+
+def page_not_found(request, exception):
+    """handler404, with the page policies wherever it was raised (bad_request says why)."""
+    return with_page_policies(defaults.page_not_found(request, exception))
+
+
 def csrf_failure(request, reason=""):
     """CSRF_FAILURE_VIEW: the site's 403 page, explaining that the form must be sent again
     from a reloaded page (Django's technical page, with the reason, while DEBUG)."""

@@ -51,6 +51,7 @@ urlpatterns = [
     path("test-errors/fine/", fine),
     path("", include("csto_site.urls")),
 ]
+handler400 = "statements.middleware.bad_request"
 handler500 = "statements.middleware.server_error"
 
 with_error_urls = pytest.mark.urls(__name__)
