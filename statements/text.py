@@ -39,6 +39,11 @@ INVISIBLE_KEPT = {
     "\u061c": "ALM",
     "\u200c": "ZWNJ",
     "\u200d": "ZWJ",
+    # Pasted from web pages: a zero-width space, a word joiner, a soft hyphen. The search
+    # form deletes them (statements.analysis); the text keeps what the source had.
+    "\u200b": "ZWSP",
+    "\u2060": "WJ",
+    "\u00ad": "SHY",
 }
 BOM = "\ufeff"
 CONTEXT_LENGTH = 32
@@ -80,7 +85,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # Every character the loop in sanitize() removes or reports (tests/test_text.py checks
 # this class against _is_stripped_control, BIDI_CONTROLS, BOM and INVISIBLE_KEPT).
 _SPECIAL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\u061c\u200c-\u200f]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\u061c\u200b-\u200f\u2060\u00ad]"
 )
 
 

@@ -46,6 +46,17 @@ class TestSanitize:
         assert set(report.invisible_kept) == {"\u200f", "\u200c", "\u200d", "\u061c", "\u200e"}
         assert len(report.messages()) == 5
 
+    @pytest.mark.parametrize("ch, name", [("\u200b", "ZWSP"), ("\u2060", "WJ"), ("\u00ad", "SHY")])
+    def test_invisible_spaces_and_soft_hyphens_are_kept_and_reported(self, ch, name):
+        """A zero-width space, word joiner or soft hyphen pasted from a web page is
+        invisible in the text: it is kept (the text is the source's) and named to the
+        editor, never passed over in silence."""
+        body = f"منظمة{ch}معاهدة الأمن"
+        clean, report = text.sanitize(body)
+        assert clean == body
+        assert report.invisible_kept == {ch: 1}
+        assert [m for m in report.messages() if f"U+{ord(ch):04X} {name}" in m]
+
     def test_result_is_nfc_and_change_is_reported(self):
         decomposed = "ا\u0653"  # alef + madda above, NFC composes it to آ
         clean, report = text.sanitize(decomposed)
