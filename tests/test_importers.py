@@ -116,6 +116,18 @@ class TestTxt:
         with pytest.raises(CommandError, match="unknown source"):
             run(SEED_000, "--source", "nobody")
 
+    def test_a_status_not_offered_names_the_ones_that_are(self, sana):
+        """The choices are named as they are typed, not as Python enum members."""
+        with pytest.raises(CommandError) as refused:
+            run(SEED_000, "--status", "published")
+        assert "'draft', 'review'" in str(refused.value)
+        assert "ReleaseStatus" not in str(refused.value)
+        assert not Release.objects.exists()
+
+    def test_a_status_offered_is_taken(self, sana):
+        run(SEED_000, "--status", "review")
+        assert Release.objects.get().status == Release.Status.IN_REVIEW
+
     def test_bad_date_option_is_a_clear_error(self, sana):
         with pytest.raises(CommandError, match="more precise"):
             run(SEED_000, "--published", "2018-11-08", "--precision", "year")

@@ -29,8 +29,9 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--status",
-            choices=[Release.Status.DRAFT, Release.Status.IN_REVIEW],
-            default=Release.Status.DRAFT,
+            # Plain values: argparse names its choices by repr(), an enum's "ReleaseStatus.DRAFT".
+            choices=[Release.Status.DRAFT.value, Release.Status.IN_REVIEW.value],
+            default=Release.Status.DRAFT.value,
             help="workflow status of new releases (publishing is an editor's decision)",
         )
         parser.add_argument(
