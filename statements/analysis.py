@@ -318,25 +318,48 @@ class Query:
             yield from clause
 
 
+def other_reading(token: str) -> frozenset[str]:
+    """The surface forms of a folded ``token`` read the other way at its start, when it
+    starts with an alef and lam: the analyzer takes a plain ال for the article and
+    strips it (المانيا → مانيا) but keeps one with a hamza (ألمانيا → المانيا), and a
+    name such as ألمانيا or ألبانيا is written both ways. A query for either finds both.
+
+    Only the other reading's surface form, not its stem (Snowball's stem of a word read
+    wrongly may be another word's); the rest of the word must be 3 letters or more (ألقى
+    read as ال + قى would find nothing it means). A leading و/ف is read through."""
+    if len(token) >= 6 and token[0] in "وف" and token[2] == "ل":
+        return other_reading(token[1:])
+    if len(token) < 5 or token[1] != "ل" or token[0] not in "اأإآ":
+        return frozenset()
+    other = analyze_word(("أ" if token[0] == "ا" else "ا") + token[1:])
+    own = analyze_word(token)
+    return frozenset(other.surfaces) - frozenset(own.tokens) if other.indexed else frozenset()
+
+
+def _word_tokens(token: str, forms: WordForms) -> frozenset[str]:
+    return frozenset(forms.tokens) | other_reading(token)
+
+
 def word_term(raw: str) -> Term | None:
     """A term for one typed word; None if it has nothing searchable (a stopword)."""
-    pieces = [analyze_word(t) for t in WORD_RE.findall(fold(raw))]
-    indexed = [p for p in pieces if p.indexed]
+    found = [(t, analyze_word(t)) for t in WORD_RE.findall(fold(raw))]
+    indexed = [(t, forms) for t, forms in found if forms.indexed]
     if not indexed:
         return None
-    if len(pieces) > 1:
+    if len(found) > 1:
         # A typed "word" that folds into several (كتاب‌ها with a ZWNJ): a phrase.
         return phrase_term(raw)
-    forms = indexed[0]
-    return Term(raw, frozenset(forms.tokens), (), forms.surface)
+    token, forms = indexed[0]
+    return Term(raw, _word_tokens(token, forms), (), forms.surface)
 
 
 def phrase_term(raw: str) -> Term | None:
-    words = [analyze_word(t) for t in WORD_RE.findall(fold(raw))]
+    typed = WORD_RE.findall(fold(raw))
+    words = [analyze_word(t) for t in typed]
     if not words:
         return None
     if len(words) == 1 and words[0].indexed:
-        return Term(raw, frozenset(words[0].tokens), (), words[0].surface)
+        return Term(raw, _word_tokens(typed[0], words[0]), (), words[0].surface)
     anchor = frozenset(token for forms in words for token in forms.tokens)
     required = frozenset(token for forms in words for token in shared_tokens(forms.full))
     phrase = f" {' '.join(forms.full for forms in words)} "
