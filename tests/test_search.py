@@ -376,6 +376,24 @@ class TestIndexMaintenance:
     def test_search_objects_exist_after_migrate(self, db):
         assert search_schema.missing(connection) == []
 
+    def test_a_recreated_vector_column_is_compressed_with_lz4(self, db):
+        """ensure() puts back a dropped vector column as migration 0018 left it."""
+        if connection.vendor != "postgresql":
+            pytest.skip("SQLite has no vector column")
+        with connection.cursor() as cursor:
+            if not search_schema.lz4_available(cursor):
+                pytest.skip("this PostgreSQL was built without LZ4")
+        search_schema.drop(connection)
+        assert search_schema.ensure(connection)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT attrelid::regclass::text, attcompression FROM pg_attribute "
+                "WHERE attname = 'search_vector' AND attrelid = ANY(%s::regclass[])",
+                [list(search_schema.SEARCHABLE_TABLES)],
+            )
+            methods = dict(cursor.fetchall())
+        assert methods == dict.fromkeys(search_schema.SEARCHABLE_TABLES, "l")
+
     @pytest.mark.django_db(transaction=True, serialized_rollback=True)
     def test_dropped_triggers_come_back_after_migrate(self):
         if connection.vendor != "sqlite":
