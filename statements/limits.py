@@ -67,6 +67,13 @@ BROAD_SEARCH = 2000
 #: note, and its filter stays in the form. (Read at each request: tests lower it.)
 LIVE_COUNTS = 2000
 
+#: A listing in date order that the count tables say has at most KEYS_FIRST results
+#: (statements.facets.at_most) reads their keys first, unordered, then orders those
+#: records by key (statements.filters.ArchiveFilterSet.few_matches), instead of walking
+#: the ordering's index through records that do not match. As many keys as a bounded
+#: search's (BROAD_SEARCH), ordered the same way.
+KEYS_FIRST = BROAD_SEARCH
+
 #: Characters of a ``?after=`` / ``?before=`` cursor. The longest valid one is a
 #: date, a 19-digit identifier and a position number: "2018-11-08.4611686018427387904.
 #: 4294967295", 41 characters. Longer is garbage, refused before it is parsed.
