@@ -119,8 +119,18 @@ def _relays(release_ids):
     return _slugs(Release.relayed_from, "release", "source", release_ids)
 
 
+# What a release's row reads, as plain values (a model instance, its source's and a
+# reverse() for each cost more than writing the row). The orderings' keys are among them,
+# so that an export can go on after the last row it sent (rows_of).
+RELEASE_COLUMNS = (
+    "pk", "public_id", "title", "dateline", "source__slug", "source__name", "issuing_body",
+    "published_on", "published_precision", "published_inferred", "statement_on",
+    "statement_precision", "url", "archived_url", "body_sha256", "body",
+)  # fmt: skip
+
+
 def release_related(releases, base):
-    return {"relays": _relays({r.pk for r in releases})}
+    return {"relays": _relays({r.pk for r in releases}), "labels": release_labels()}
 
 
 def release_parts(release_ids, base, labels):
@@ -138,7 +148,7 @@ def release_parts(release_ids, base, labels):
         parts[pk] = {
             "release_public_id": public_id,
             "permalink": base + url.replace(URL_SENTINEL, str(public_id)),
-            "release_title": Release.titled(title, dateline, bodies[body]),
+            "release_title": Release.titled(title, dateline, label(bodies, body)),
             "source": source,
             "issuing_body": body,
             "published": iso_partial_date(published_on, precision),
@@ -159,6 +169,13 @@ def release_labels():
     return url, {body: Release.body_label(body) for body in Release.IssuingBody.values}
 
 
+def label(bodies, body):
+    """An issuing body's label from :func:`release_labels`'s (one outside the choices:
+    its own, as Release.body_label says)."""
+    found = bodies.get(body)
+    return Release.body_label(body) if found is None else found
+
+
 def position_related(positions, base):
     release_ids = {p.release_id for p in positions}
     return {
@@ -169,15 +186,19 @@ def position_related(positions, base):
 
 
 def release_row(release, base, related):
+    """``release``: a row of RELEASE_COLUMNS."""
     relays = related["relays"].get(release.pk, [])
+    url, bodies = related["labels"]
     return {
         "public_id": release.public_id,
-        "permalink": base + release.get_absolute_url(),
+        "permalink": base + url.replace(URL_SENTINEL, str(release.public_id)),
         "title": release.title,
-        "display_title": release.display_title,
+        "display_title": Release.titled(
+            release.title, release.dateline, label(bodies, release.issuing_body)
+        ),
         "dateline": release.dateline,
-        "source": release.source.slug,
-        "source_name": release.source.name,
+        "source": release.source__slug,
+        "source_name": release.source__name,
         "relayed_from": relays,
         "issuing_body": release.issuing_body,
         "published": iso_partial_date(release.published_on, release.published_precision),
@@ -217,7 +238,11 @@ def position_row(position, base, related):
 
 
 ROWS = {
-    "releases": (release_row, release_related, lambda queryset: queryset),
+    "releases": (
+        release_row,
+        release_related,
+        lambda queryset: queryset.values_list(*RELEASE_COLUMNS, named=True),
+    ),
     "positions": (
         position_row,
         position_related,
