@@ -297,6 +297,12 @@ def _count(filterset, data, codebook):
         """The results without this facet's own filter, as a queryset of ``model``."""
         params = [p for p in PARAMS[name] if data.get(p)]
         key = tuple(params)
+        if key not in bases and not params and filterset.found is not None:
+            # The results themselves, whose keys the listing has read (a search's, or a
+            # few results': statements.filters): counted by key, not by their filters again.
+            from .filters import by_keys  # (statements.filters builds on this module)
+
+            bases[key] = by_keys(filterset.plain(), filterset.found).order_by()
         if key not in bases:
             source = filterset.without(params, queryset=filterset.plain())
             source.qs  # noqa: B018 - runs the filters

@@ -349,6 +349,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
     search_result = None
     broad = False  # a search with more matches than limits.BROAD_SEARCH
     match_count = None  # a search's number of results, when it is not broad
+    found = None  # the keys of every result, when they were read (match_count of them)
     ranked_count = None  # the number of results ranked by relevance, when known
     bounded = True  # whether a broad search is bounded (exports list every match)
     keys = None  # the ordering's keys for keyset paging; None when ranked by relevance
@@ -406,7 +407,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
             if self.broad:
                 found = None
             else:
-                self.match_count = len(found)
+                self.match_count, self.found = len(found), found
         if relevance:
             ranked = queryset
             keys = found if newest is None else newest
@@ -437,7 +438,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
         if found is None and self.search_result is None:
             found = self.few_matches(queryset)
             if found is not None:
-                self.match_count = len(found)
+                self.match_count, self.found = len(found), found
         if found is not None:
             queryset = by_keys(unfiltered, found)
         return queryset.order_by(*order_by(self.keys))
