@@ -20,7 +20,6 @@ until a full garbage collection, which let a 100,000-row export hold ~100 MB of
 dead chunks (measured with tracemalloc; bench/RESULTS.md).
 """
 
-import csv
 import json
 import logging
 import secrets
@@ -320,13 +319,6 @@ def _reconnected(alias):
             time.sleep(0.5)
 
 
-class Echo:
-    """A file-like object csv.writer writes to, returning each line to the stream."""
-
-    def write(self, value):
-        return value
-
-
 class Slot:
     """One of the ``settings.EXPORT_SLOTS`` exports that may stream at once: a lease in
     the cache (shared by every process with Redis, one per process in local memory),
@@ -446,15 +438,35 @@ def _pieces(lines):
         lines.close()  # the rows' cursor, at once, however the response ends
 
 
+def csv_record(values):
+    """One CSV record, exactly as ``csv.writer`` writes it in its default dialect (excel:
+    a field quoted only when it holds a comma, a double quote, CR or LF, quotes doubled,
+    None empty, CRLF at the end; tests/test_open_data.py compares the two on random
+    rows). The writer looked at a release's body character by character, 85 µs a row,
+    most of a release export's time; ``in`` finds those four in a few µs."""
+    fields = []
+    for value in values:
+        if value is None:
+            fields.append("")
+            continue
+        if not isinstance(value, str):
+            value = str(value)
+        if "\n" in value or '"' in value or "," in value or "\r" in value:
+            value = '"' + value.replace('"', '""') + '"'
+        fields.append(value)
+    if fields == [""]:
+        return '""\r\n'  # (a record of one empty field, told apart from an empty line)
+    return ",".join(fields) + "\r\n"
+
+
 def _csv(rows):
-    writer = csv.writer(Echo())
     header = None
     yield "\ufeff"  # a byte-order mark: spreadsheet programs then read the Arabic as UTF-8
     for row in rows:
         if header is None:
             header = list(row)
-            yield writer.writerow(header)
-        yield writer.writerow(
+            yield csv_record(header)
+        yield csv_record(
             ["|".join(v) if isinstance(v, list) else v for v in (row[k] for k in header)]
         )
 

@@ -9,7 +9,10 @@ from html import unescape
 
 import pytest
 from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from statements import exports
 from statements.models import Position, Release, Topic
 from tests.factories import close_response, make_position, make_release, make_source, make_topic
 
@@ -332,3 +335,33 @@ def test_an_export_slot_outlives_the_counts_cache_and_a_lapse(client, demo, sett
     with pytest.raises(OSError):
         slot.close()
     assert Slot.take() is not None
+
+
+class _Returned:
+    """What csv.writer writes to: each record returned, as the exports once did."""
+
+    def write(self, value):
+        return value
+
+
+_FIELD = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(alphabet=st.sampled_from(list(',"\r\n \t|ابت\u200f\x00a')), max_size=12),
+    st.text(max_size=20),
+)
+
+
+@given(st.lists(_FIELD, min_size=1, max_size=8))
+@settings(max_examples=400, deadline=None)
+def test_a_csv_record_is_what_the_csv_module_writes(values):
+    """exports.csv_record writes a record as csv.writer's default dialect does, byte for
+    byte: quotes, commas, CR and LF in fields, empty and missing values, numbers."""
+    assert exports.csv_record(values) == csv.writer(_Returned()).writerow(values)
+
+
+def test_a_release_body_is_quoted_whole():
+    body = 'قال "الأمين العام"، في بيان:\nنص, آخر\r\nوأخير'
+    record = exports.csv_record([1, body, None, True])
+    assert next(csv.reader(io.StringIO(record, newline=""))) == ["1", body, "", "True"]
