@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 
 from . import citation
 from .dates import iso_partial_date
-from .filters import PositionFilter, ReleaseFilter
+from .filters import PositionFilter, ReleaseFilter, by_keys
 from .limits import EXPORT_CHUNK, FEED_ITEMS
 from .models import Position, Release
 from .paging import rows_after
@@ -105,7 +105,7 @@ def _slugs(relation, owner, target, ids):
     found = defaultdict(list)
     ordering = relation.field.related_model._meta.ordering
     rows = (
-        relation.through.objects.filter(**{f"{owner}_id__in": ids})
+        by_keys(relation.through.objects.all(), ids, owner)
         .order_by(*(f"{target}__{field}" for field in ordering))
         .values_list(f"{owner}_id", f"{target}__slug")
     )
@@ -137,7 +137,7 @@ def release_parts(release_ids, base, labels):
     plain values: a topic's positions are spread over as many releases, so a model
     instance, a reverse() and a translated title for each cost more than the rows.
     ``labels``: :func:`release_labels`."""
-    rows = Release.objects.filter(pk__in=release_ids).values_list(
+    rows = by_keys(Release.objects.all(), release_ids).values_list(
         "pk", "public_id", "title", "dateline", "issuing_body", "published_on",
         "published_precision", "body_sha256", "source__slug",
     )  # fmt: skip
