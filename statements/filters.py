@@ -458,16 +458,28 @@ class ArchiveFilterSet(django_filters.FilterSet):
         for 71 of 800,000 positions, which PostgreSQL expected to be 917. Their keys,
         found through the filters' own indexes and then ordered by key, cost a few
         milliseconds a hundred. A listing one topic's entries can walk
-        (statements.paging.Walk) stops after its page as it is."""
+        (statements.paging.Walk) stops after its page as it is. The keys (or that there
+        are too many) are kept for the archive's generation, as its counts are: a listing
+        seen before reads neither the tables nor the keys again."""
         if self.counted_only or self.walk() is not None:
             return None
-        from .facets import at_most  # (statements.facets builds on the filter sets)
+        # (statements.facets and statements.listing build on the filter sets.)
+        from .facets import at_most, cache_parts
+        from .listing import cached, generation
 
-        bound = at_most(queryset.model, self.form.cleaned_data, (), {})
-        if bound is None or bound > limits.KEYS_FIRST:
-            return None
-        found = list(queryset.order_by().values_list("pk", flat=True)[: limits.KEYS_FIRST + 1])
-        return found if len(found) <= limits.KEYS_FIRST else None
+        most = limits.KEYS_FIRST
+
+        def read():
+            """The keys, or False (kept too: a listing seen before reads nothing again)."""
+            bound = at_most(queryset.model, self.form.cleaned_data, (), {})
+            if bound is None or bound > most:
+                return False
+            found = list(queryset.order_by().values_list("pk", flat=True)[: most + 1])
+            return found if len(found) <= most else False
+
+        parts = cache_parts(self, f"keys first {most}")
+        found = cached(parts, read, current=generation(self.request))
+        return None if found is False else found
 
     def walk(self):
         """How the listing's keyset pages can be read through narrower rows
