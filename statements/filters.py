@@ -352,8 +352,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
     newest_first = oldest_first = ()
     search_result = None
     broad = False  # a search with more matches than limits.BROAD_SEARCH
-    match_count = None  # a search's number of results, when it is not broad
-    found = None  # the keys of every result, when they were read (match_count of them)
+    found = None  # the keys of every result, when they were read (a search's, or a few)
     ranked_count = None  # the number of results ranked by relevance, when known
     bounded = True  # whether a broad search is bounded (exports list every match)
     keys = None  # the ordering's keys for keyset paging; None when ranked by relevance
@@ -411,7 +410,7 @@ class ArchiveFilterSet(django_filters.FilterSet):
             if self.broad:
                 found = None
             else:
-                self.match_count, self.found = len(found), found
+                self.found = found
         if relevance:
             ranked = queryset
             keys = found if newest is None else newest
@@ -442,10 +441,15 @@ class ArchiveFilterSet(django_filters.FilterSet):
         if found is None and self.search_result is None:
             found = self.few_matches(queryset)
             if found is not None:
-                self.match_count, self.found = len(found), found
+                self.found = found
         if found is not None:
             queryset = by_keys(unfiltered, found)
         return queryset.order_by(*order_by(self.keys))
+
+    @property
+    def match_count(self):
+        """The number of results, when their keys were read (:attr:`found`); else None."""
+        return None if self.found is None else len(self.found)
 
     def few_matches(self, queryset):
         """The keys of every result, read first and unordered, when the count tables say

@@ -226,7 +226,7 @@ class ArchiveListView(SharedCopyMixin, KeysetMixin, FilterView):
         filterset.qs  # noqa: B018 - runs the filters, which say whether a search is broad
         if filterset.broad:
             return lambda: None  # "more than limits.BROAD_SEARCH"; not counted
-        if filterset.match_count is not None:  # a search's matches, found already
+        if filterset.match_count is not None:  # the results (a search's, or a few) read already
             return lambda: filterset.match_count
         return lambda: total(filterset, self.generation)
 
