@@ -36,48 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import traffic  # noqa: E402
+from bench.cpu import sample  # noqa: E402
 from bench.load import BIN, add_server_options, free_port, published_archive, wait_until  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids=None, comm=None):
-    """User + system CPU seconds of the processes ``pids`` or named ``comm``, their
-    reaped children included."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # ended meanwhile
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        if (pids is not None and int(entry.name) in pids) or (comm is not None and name == comm):
-            fields = stat[stat.rindex(")") + 2 :].split()
-            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-    return total / TICK
-
-
-def children(pid):
-    found = {pid}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
-
-
-def sample(server_pid):
-    return {
-        "app": cpu_seconds(pids=children(server_pid)),
-        "postgres": cpu_seconds(comm="postgres"),
-        "redis": cpu_seconds(comm="redis-server"),
-    }
 
 
 def fetch(url):

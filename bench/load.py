@@ -40,6 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench import cpu  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 
@@ -154,6 +157,10 @@ def main():
     parser.add_argument(
         "--workers", type=int, default=0, help="gunicorn workers (default: its config)"
     )
+    parser.add_argument(
+        "--client", choices=["fast", "requests"], default="fast",
+        help="locust's HTTP client: FastHttpUser (default) or HttpUser (bench/locustfile.py)",
+    )  # fmt: skip
     parser.add_argument("--editors", type=int, default=0)
     parser.add_argument("--edited-releases", type=int, default=6)
     parser.add_argument("--restart-postgres-at", type=float, default=None)
@@ -213,15 +220,20 @@ def main():
             )
             watcher.start()
         prefix = work / "locust"
+        before = (cpu.sample(server.pid), cpu.reaped_children(), cpu.machine_busy())
+        started = time.monotonic()
         subprocess.run(
             [str(BIN / "locust"), "-f", "bench/locustfile.py", "--headless", "--only-summary",
              "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{args.seconds}s",
              "--host", base, "--csv", str(prefix), "--exit-code-on-error", "0",
              "--loglevel", "WARNING"],
             cwd=ROOT, env={**os.environ, "BENCH_MAX_PUBLIC_ID": str(max_id),
+                           "BENCH_LOCUST_CLIENT": args.client,
                            "PYTHONPATH": str(ROOT)},
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
+        after = (cpu.sample(server.pid), cpu.reaped_children(), cpu.machine_busy())
+        report["cpu"] = spent(before, after, time.monotonic() - started)
         for thread in editor_threads:
             thread.join(timeout=60)
         if watcher:
@@ -243,9 +255,21 @@ def main():
     sys.exit(0 if ok else 1)
 
 
+def spent(before, after, seconds):
+    """{who: cores busy on average} over the locust run: gunicorn, PostgreSQL, Redis,
+    locust itself (it shares the machine), the rest of the machine, and all of it."""
+    (procs0, locust0, machine0), (procs1, locust1, machine1) = before, after
+    used = {name: procs1[name] - procs0[name] for name in procs0}
+    used["locust"] = locust1 - locust0
+    used["machine"] = machine1 - machine0
+    used["other"] = used["machine"] - sum(v for k, v in used.items() if k != "machine")
+    return {name: value / seconds for name, value in used.items()}
+
+
 def print_report(args, rows, failures, report, work):
+    cores = report.pop("cpu", None)  # (the rest of report is the restart's, if any)
     print(
-        f"\n{args.users} readers for {args.seconds} s"
+        f"\n{args.users} readers ({args.client} client) for {args.seconds} s"
         + (f", {args.editors} editors" if args.editors else "")
         + (f", PostgreSQL restarted at {args.restart_postgres_at:.0f} s" if report else "")
     )
@@ -270,6 +294,11 @@ def print_report(args, rows, failures, report, work):
     print(f"\nthroughput {float(total['Requests/s']):.1f} requests/s; p95 {p95:.0f} ms "
           f"(target ≤ {args.p95_target:.0f}); errors {errors}; 503s {unavailable}; "
           f"exports turned away (every slot taken) {busy}")  # fmt: skip
+    if cores:
+        print(
+            f"CPU, cores busy on average of {os.cpu_count()}: "
+            + ", ".join(f"{name} {value:.2f}" for name, value in cores.items())
+        )
     if not report:
         ok &= unavailable == 0 and p95 <= args.p95_target
     else:

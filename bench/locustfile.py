@@ -7,17 +7,25 @@ version or a passage permalink; a CSV or JSON export of a filtered listing; an
 Atom feed. A 503 (the database restarting) is counted apart from other failures
 by its name, so the fault run can tell them apart, and so is an export turned away
 because every export slot is taken (BUSY).
+
+The readers use locust's FastHttpUser (geventhttpclient) unless BENCH_LOCUST_CLIENT is
+"requests" (its HttpUser): locust runs on the machine it measures, and the requests
+client used much more of the cores the server needs (bench/RESULTS.md, twelfth run).
 """
 
+import os
 import random
 
-from locust import HttpUser, between, task
+from locust import FastHttpUser, HttpUser, between, task
 
 from bench import traffic
 from bench.search import BUSY
 
+CLIENT = HttpUser if os.environ.get("BENCH_LOCUST_CLIENT") == "requests" else FastHttpUser
 
-class Reader(HttpUser):
+
+class Reader(CLIENT):
+    network_timeout = connection_timeout = 300.0  # (FastHttpUser's) a long export is no error
     wait_time = between(1, 3)
 
     def on_start(self):
