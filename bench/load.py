@@ -139,7 +139,27 @@ def published_archive(args):
     if max_id is None:
         raise SystemExit("no published release: run manage.py generate_corpus first")
     print(f"{published.count():,} published releases; identifiers up to {max_id:,}")
+    print_server_settings()
     return env, published, max_id
+
+
+# PostgreSQL's settings that the figures depend on: with the default shared_buffers
+# (128 MB) a 100,000-release archive was read from the operating system's cache, or the
+# disk, at every request (README, production checklist; bench/RESULTS.md, twelfth run).
+SERVER_SETTINGS = ("shared_buffers", "effective_cache_size", "work_mem", "max_connections")
+
+
+def print_server_settings():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        shown = []
+        for name in SERVER_SETTINGS:
+            cursor.execute(f"SHOW {name}")  # (names from the tuple above)
+            shown.append(f"{name} {cursor.fetchone()[0]}")
+    print("PostgreSQL: " + ", ".join(shown))
 
 
 def read_stats(prefix):
@@ -158,8 +178,8 @@ def main():
         "--workers", type=int, default=0, help="gunicorn workers (default: its config)"
     )
     parser.add_argument(
-        "--client", choices=["fast", "requests"], default="fast",
-        help="locust's HTTP client: FastHttpUser (default) or HttpUser (bench/locustfile.py)",
+        "--client", choices=["requests", "fast"], default="requests",
+        help="locust's HTTP client: HttpUser (default) or FastHttpUser (bench/locustfile.py)",
     )  # fmt: skip
     parser.add_argument("--editors", type=int, default=0)
     parser.add_argument("--edited-releases", type=int, default=6)
