@@ -266,32 +266,77 @@ def rows_of(queryset, listing, base, keys=None):
     """
     to_row, related_of, shape = ROWS[listing]
     queryset = shape(queryset)
-    records, last, resumed = queryset.iterator(chunk_size=CHUNK), None, 0
-    while True:
-        try:
-            chunk = list(islice(records, CHUNK))
-            related = related_of(chunk, base) if chunk else None
-        except (OperationalError, InterfaceError):
-            if (
-                keys is None
-                or settings.EXPORT_RESUME_SECONDS <= 0
-                or resumed >= MAX_RESUMES
-                or not _reconnected(queryset.db)
-            ):
-                raise
-            resumed += 1
-            logger.warning("Export resumed after a lost database connection (%s)", resumed)
-            if last is None:
-                records = queryset.iterator(chunk_size=CHUNK)
-            else:
-                phases = rows_after(queryset, keys, last)
-                records = chain.from_iterable(p.iterator(chunk_size=CHUNK) for p in phases)
-            continue
-        if not chunk:
+    with OneSnapshot(queryset.db) as snapshot:
+        records, last, resumed = queryset.iterator(chunk_size=CHUNK), None, 0
+        while True:
+            try:
+                snapshot.begin()  # (at first, and on a connection opened again)
+                chunk = list(islice(records, CHUNK))
+                related = related_of(chunk, base) if chunk else None
+            except (OperationalError, InterfaceError):
+                if (
+                    keys is None
+                    or settings.EXPORT_RESUME_SECONDS <= 0
+                    or resumed >= MAX_RESUMES
+                    or not _reconnected(queryset.db)
+                ):
+                    raise
+                resumed += 1
+                logger.warning("Export resumed after a lost database connection (%s)", resumed)
+                if last is None:
+                    records = queryset.iterator(chunk_size=CHUNK)
+                else:
+                    phases = rows_after(queryset, keys, last)
+                    records = chain.from_iterable(p.iterator(chunk_size=CHUNK) for p in phases)
+                continue
+            if not chunk:
+                return
+            for record in chunk:
+                yield to_row(record, base, related)
+            last = chunk[-1]
+
+
+class OneSnapshot:
+    """An export read in one transaction of its own on PostgreSQL.
+
+    In autocommit mode Django declares its server-side cursor WITH HOLD, and PostgreSQL
+    then writes the whole result to a temporary file before the first row is sent: the
+    bodies of a topic's releases, 111 MB, written to disk and read back for each export
+    (``log_temp_files``; bench/RESULTS.md, twelfth run). In a transaction the cursor is
+    read as it is sent, from one snapshot. The transaction only reads, and is rolled
+    back at the end, however the export ends; its connection is given back in autocommit
+    mode (or closed if it was lost), as the next request expects. Inside a transaction
+    already (an atomic block), or on SQLite, nothing changes.
+
+    A server with ``idle_in_transaction_session_timeout`` set would end an export whose
+    client reads slower than that: leave it unset (PostgreSQL's default) for this role.
+    """
+
+    def __init__(self, alias):
+        self.connection = connections[alias]
+        self.own = self.connection.vendor == "postgresql" and self.connection.get_autocommit()
+
+    def begin(self):
+        """Leave autocommit mode, if this export reads in a transaction of its own and its
+        connection is in it (a lost connection opened again is)."""
+        if self.own and self.connection.get_autocommit():
+            self.connection.set_autocommit(False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if not self.own:
             return
-        for record in chunk:
-            yield to_row(record, base, related)
-        last = chunk[-1]
+        connection = self.connection
+        try:
+            if connection.connection is not None and connection.is_usable():
+                connection.rollback()
+                connection.set_autocommit(True)
+                return
+        except DatabaseError:
+            pass  # it went meanwhile: dropped below, as a lost one is
+        connection.close()
 
 
 MAX_RESUMES = 5  # per export: a database that keeps failing cuts it off

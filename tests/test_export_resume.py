@@ -106,3 +106,48 @@ def test_an_export_told_not_to_wait_is_cut_off(client, corpus, settings):
     lose_connection()
     with pytest.raises(DatabaseError):
         list(stream)
+
+
+def open_cursors():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable FROM pg_cursors")
+        return [holdable for (holdable,) in cursor.fetchall()]
+
+
+def test_an_export_reads_its_rows_as_it_sends_them(client, corpus):
+    """Not from a cursor held past its transaction, which PostgreSQL writes whole to a
+    temporary file before the first row; and the connection is given back as it was."""
+    url = "/releases/export.csv"
+    stream = pieces(client, url)
+    next(stream), next(stream), next(stream)
+    assert open_cursors() == [False]
+    rest = list(stream)
+    assert rest  # (the rows after the cursor was looked at)
+    assert connection.get_autocommit()
+    assert open_cursors() == []
+    stream = pieces(client, url)
+    assert b"".join(stream).count(b"\r\n") == 8  # the header and the seven releases
+
+
+@pytest.mark.parametrize("read", [0, 3])
+def test_an_export_closed_early_gives_its_connection_back(client, corpus, read):
+    """A reader who goes away (the server closes the response) leaves no transaction or
+    cursor open on the thread's connection, which the next request uses."""
+    response = client.get("/positions/export.json")
+    stream = iter(response.streaming_content)
+    for _ in range(read):
+        next(stream)
+    response.close()
+    assert connection.get_autocommit()
+    assert open_cursors() == []
+    assert client.get("/positions/").status_code == 200
+
+
+def test_an_export_resumed_reads_on_in_a_transaction_of_its_own(client, corpus):
+    stream = pieces(client, "/positions/export.json")
+    next(stream), next(stream)
+    lose_connection()
+    next(stream), next(stream)  # the rest of the chunk read, then the next one: resumed
+    assert open_cursors() == [False]
+    list(stream)
+    assert connection.get_autocommit()
