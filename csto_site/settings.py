@@ -164,10 +164,11 @@ def planner_settings(database):
       50-150 ms of CPU on a facet count that runs in 600 ms without it; these queries
       are many and varied, never long enough to repay it.
     * ``cursor_tuple_fraction = 1``: the site's server-side cursors (``.iterator()``:
-      exports, the archive export) read every row, and Django holds them past the
-      transaction, which reads them whole at once. Planned for the default fraction, a
+      exports, the archive export) read every row. Planned for the default fraction, a
       tenth, the export of a topic's 26,818 positions took a fast-start plan through
-      the ordering index: 5.2 s, against 0.37 s planned for every row."""
+      the ordering index: 5.2 s, against 0.37 s planned for every row (measured when
+      Django still held the cursor past its transaction; an export now reads it in a
+      transaction of its own, statements.exports.OneSnapshot)."""
     if database["ENGINE"] == "django.db.backends.postgresql" and not env_bool(
         "DATABASE_PGBOUNCER", False
     ):
