@@ -314,11 +314,13 @@ class OneSnapshot:
 
     def __init__(self, alias):
         self.connection = connections[alias]
-        self.own = self.connection.vendor == "postgresql" and self.connection.get_autocommit()
+        self.own = None  # known at the first begin(), where a lost connection is resumed
 
     def begin(self):
         """Leave autocommit mode, if this export reads in a transaction of its own and its
         connection is in it (a lost connection opened again is)."""
+        if self.own is None:
+            self.own = self.connection.vendor == "postgresql" and self.connection.get_autocommit()
         if self.own and self.connection.get_autocommit():
             self.connection.set_autocommit(False)
 
