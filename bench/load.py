@@ -282,13 +282,11 @@ def spent(before, after, seconds):
     used = {name: procs1[name] - procs0[name] for name in procs0}
     used["locust"] = locust1 - locust0
     used["machine"] = machine1 - machine0
+    other = "other"
     if used["postgres"] < 0:  # restarted (--restart-postgres-at): its counters began again
         del used["postgres"]
-        used["other, PostgreSQL included"] = used["machine"] - sum(
-            v for k, v in used.items() if k != "machine"
-        )
-    else:
-        used["other"] = used["machine"] - sum(v for k, v in used.items() if k != "machine")
+        other = "other, PostgreSQL included"
+    used[other] = used["machine"] - sum(v for k, v in used.items() if k != "machine")
     return {name: value / seconds for name, value in used.items()}
 
 
