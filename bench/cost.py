@@ -60,6 +60,9 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--kinds", nargs="*", default=list(traffic.KINDS))
+    parser.add_argument(
+        "--slowest", type=int, default=0, help="print each kind's N slowest URLs (wall time)"
+    )
     args = parser.parse_args()
 
     env, _published, max_id = published_archive(args)
@@ -84,7 +87,7 @@ def main():
         stderr=(work / "app.log").open("w"),
     )  # fmt: skip
     rng = random.Random(args.seed)
-    results = {}
+    results, slowest = {}, {}
     try:
         if not wait_until(f"{base}/healthz/"):
             raise SystemExit(f"gunicorn did not answer; see {work}/error.log")
@@ -93,16 +96,18 @@ def main():
         for kind in args.kinds:
             make = traffic.KINDS[kind][1]
             n = args.export_samples if kind == "export" else args.samples
-            walls, statuses = [], {}
+            walls, statuses, urls = [], {}, []
             before = sample(server.pid)
             for _ in range(n):
                 url, _name = make(rng)
                 status, wall = fetch(base + url)
                 walls.append(wall)
+                urls.append((wall, status, url))
                 statuses[status] = statuses.get(status, 0) + 1
             after = sample(server.pid)
             cpu = {k: (after[k] - before[k]) / n * 1000 for k in before}
             results[kind] = (walls, cpu, statuses)
+            slowest[kind] = sorted(urls, reverse=True)[: args.slowest]
     finally:
         server.terminate()
         server.wait(timeout=45)
@@ -129,6 +134,11 @@ def main():
     for k in results:
         share = weights[k] * sum(results[k][1].values()) / (mean * sum(weights.values()))
         print(f"  {k:<11}{share:>6.0%} of the CPU")
+    for kind, urls in slowest.items():
+        if urls:
+            print(f"\n{kind}, the slowest (wall ms, status, URL):")
+            for wall, status, url in urls:
+                print(f"  {wall * 1000:>7.0f}  {status}  {url}")
     print(f"logs: {work}")
 
 
