@@ -777,7 +777,11 @@ class Position(models.Model):
     Attribution = Attribution
 
     release = models.ForeignKey(
-        Release, verbose_name=_("release"), related_name="positions", on_delete=models.CASCADE
+        Release,
+        verbose_name=_("release"),
+        related_name="positions",
+        on_delete=models.CASCADE,
+        db_index=False,  # position_release_stance_idx leads with it
     )
     number = models.PositiveIntegerField(
         _("number"),
@@ -853,6 +857,15 @@ class Position(models.Model):
             models.CheckConstraint(
                 condition=Q(end=F("start") + Length("quote")),
                 name="%(app_label)s_position_quote_length",
+            ),
+        ]
+        indexes = [
+            # A release's positions (and, read from the index alone, whether it has a
+            # public one with a stance: the release listing's stance filter; migration
+            # 0022 says what it saves).
+            models.Index(
+                fields=["release", "stance", "is_public"],
+                name="position_release_stance_idx",
             ),
         ]
 
@@ -980,7 +993,8 @@ class TopicEntry(models.Model):
 
     position = models.ForeignKey(Position, related_name="+", on_delete=models.CASCADE)
     topic = models.ForeignKey(Topic, related_name="+", on_delete=models.CASCADE)
-    release = models.ForeignKey(Release, related_name="+", on_delete=models.CASCADE)
+    # (db_index=False: topicentry_release_topic_idx leads with it)
+    release = models.ForeignKey(Release, related_name="+", on_delete=models.CASCADE, db_index=False)
     stance = models.CharField(max_length=12, choices=Stance)
     release_date = models.DateField(null=True)
     release_precision = models.CharField(max_length=10, choices=DatePrecision)
@@ -1013,6 +1027,13 @@ class TopicEntry(models.Model):
                 fields=["topic"],
                 condition=Q(number=None) | Q(release_public_id=None),
                 name="topicentry_unordered_idx",
+            ),
+            # A release's entries (and, read from the index alone, whether it is on a
+            # topic publicly: the release listing's topic filter, and its topic facets
+            # counted over a few releases' keys; migration 0022 says what it saves).
+            models.Index(
+                fields=["release", "topic", "is_public"],
+                name="topicentry_release_topic_idx",
             ),
         ]
 
