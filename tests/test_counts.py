@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from statements import counts, facets, listing
 from statements.filters import PositionFilter, ReleaseFilter
 from statements.models import FacetContribution, FacetCount, Position, Release, Source, Topic
-from tests.factories import make_position, make_release, make_source
+from tests.factories import make_position, make_release, make_source, make_topic
 
 pytestmark = pytest.mark.django_db
 
@@ -451,6 +451,35 @@ def test_a_facet_the_tables_cannot_say_is_counted_from_few_records(corpus, clien
     filterset = next(f for f in filtersets("&".join(f"{k}={v}" for k, v in untabled().items())))
     tables, records = both_ways(filterset)
     assert tables == records
+
+
+@pytest.mark.parametrize("url", ["/releases/", "/positions/"])
+def test_a_broader_place_counted_from_the_records_leaves_hidden_positions_out(client, url):
+    """A release whose only position on a narrower place is hidden (orphaned: its passage
+    left the text) is on that place for nobody: the place's count from the records, as
+    from the tables, leaves it out."""
+    region = make_topic(kind=Topic.Kind.PLACE)
+    country = make_topic(kind=Topic.Kind.PLACE, parent=region)
+    theme = make_topic()
+    release = make_release(issuing_body="sg", body="دعت المنظمة إلى الحوار.\nوأيدت الاتفاق.")
+    make_position(release, quote="دعت المنظمة", topics=[theme], stance="affirms")
+    hidden = make_position(release, quote="وأيدت الاتفاق", topics=[country])
+    shown = make_release(issuing_body="sg", body="دعت المنظمة إلى الحوار.\nوأيدت الاتفاق.")
+    make_position(shown, quote="دعت المنظمة", topics=[theme, country], stance="affirms")
+    make_position(shown, quote="وأيدت الاتفاق", topics=[country])
+    Position.objects.filter(pk=hidden.pk).update(orphaned=True)
+    listing.refresh([release.pk])
+    assert listing.drift() == []
+
+    params = {"topic": theme.slug, "stance": "affirms", "issuing_body": "sg"}
+    response, counted = live_counts(client, url, params)
+    assert counted  # the place facet, from the records
+    places = {v.value: v.count for v in facet_named(response, "place").values}
+    # The region: the second release (and its position with that stance) only.
+    assert places.get(region.slug) == 1
+    for filterset in filtersets("&".join(f"{k}={v}" for k, v in params.items())):
+        tables, records = both_ways(filterset)
+        assert tables == records
 
 
 @pytest.mark.parametrize("url", ["/releases/", "/positions/"])
