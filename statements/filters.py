@@ -351,6 +351,16 @@ def by_keys(queryset, keys, field="pk"):
     return queryset.filter(**{f"{field}__in": keys})
 
 
+def topic_walk(topics, positions, carried=None):
+    """How a page of ``positions`` on any of ``topics`` (a topic and its narrower ones)
+    can walk their listing entries (statements.paging.Walk): the entries of each, with the
+    other filters they carry; None for more than limits.MAX_WALKED_TOPICS topics."""
+    if len(topics) > limits.MAX_WALKED_TOPICS:
+        return None
+    entries = TopicEntry.objects.filter(carried or Q(), is_public=True)
+    return Walk(tuple(entries.filter(topic=pk) for pk in topics), "position", positions)
+
+
 class ArchiveFilterSet(django_filters.FilterSet):
     """What both listings share: search, ordering, and the date range."""
 
@@ -638,10 +648,12 @@ class PositionFilter(ArchiveFilterSet):
     WALKED = frozenset({"topic", "place", "stance", "issuing_body", "date_from", "date_to", "o"})
 
     def walk(self):
-        """Newest first, positions on one topic (or place) without narrower ones, filtered
-        by nothing but what its listing entries carry: a page walks the topic's entries
-        down their index (``topicentry_newest_idx``, migration 0020) and stops after the
-        page, rather than reading every entry of the topic and sorting them."""
+        """Newest first, positions on one topic (or place) and its narrower ones, filtered
+        by nothing but what their listing entries carry: a page walks the entries of each
+        of those topics down their index (``topicentry_newest_idx``, migration 0020) and
+        stops after the page, rather than reading every entry of the topics and sorting
+        them (statements.paging.Walk; a broader topic's positions with a stance and a
+        body at 100,000 releases: 3,795 sorted for a page, 103 ms of SQL)."""
         if self.keys != self.newest_first or self.search_result is not None:
             return None
         data = self.form.cleaned_data
@@ -649,10 +661,13 @@ class PositionFilter(ArchiveFilterSet):
         if used - self.WALKED:
             return None
         picked = [data[name] for name in ("topic", "place") if data.get(name)]
-        if len(picked) != 1 or len(descendants(picked[0].pk, self.codebook.children)) != 1:
+        if len(picked) != 1:
             return None
-        entries = TopicEntry.objects.filter(topic=picked[0].pk, is_public=True)
-        return Walk(entries.filter(self.carried_by_entries()), "position", self.queryset)
+        return topic_walk(
+            descendants(picked[0].pk, self.codebook.children),
+            self.queryset,
+            self.carried_by_entries(),
+        )
 
     def carried_by_entries(self):
         """The other filters in use that a position's listing entries carry copies of

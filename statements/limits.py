@@ -74,6 +74,12 @@ LIVE_COUNTS = 2000
 #: search's (BROAD_SEARCH), ordered the same way.
 KEYS_FIRST = BROAD_SEARCH
 
+#: A page of positions on a topic walks the listing entries of the topic and of each
+#: narrower topic, one query each, newest first (statements.paging.Walk); a topic with
+#: more narrower topics than this (the codebook's broadest has four) reads them together
+#: and sorts them instead.
+MAX_WALKED_TOPICS = 8
+
 #: Characters of a ``?after=`` / ``?before=`` cursor. The longest valid one is a
 #: date, a 19-digit identifier and a position number: "2018-11-08.4611686018427387904.
 #: 4294967295", 41 characters. Longer is garbage, refused before it is parsed.

@@ -125,25 +125,38 @@ def _phases(queryset, keys, cursor, reverse):
 @dataclass(frozen=True)
 class Walk:
     """A listing read through narrower rows that carry its filters and its ordering keys
-    under the same names: a page walks ``rows`` in the listing's order, down an index
-    that stops after the page, then reads those records from ``records`` by their key
-    (``key``: the rows' field of it). ``rows`` must hold one row per listed record and be
-    filtered exactly as the listing is (statements.filters.PositionFilter.walk: the
-    entries of one topic, statements.models.TopicEntry)."""
+    under the same names: a page walks each of ``rows`` in the listing's order, down an
+    index that stops after the page, then reads those records from ``records`` by their
+    key (``key``: the rows' field of it). Each of ``rows`` must hold one row per record it
+    lists and be filtered exactly as the listing is; together they list every record,
+    a record perhaps in more than one (statements.filters.PositionFilter.walk: the
+    entries of a topic and of each narrower topic, statements.models.TopicEntry)."""
 
-    rows: QuerySet
+    rows: tuple[QuerySet, ...]
     key: str
     records: QuerySet
 
 
 def _read(queryset, keys, cursor, reverse, limit, walk=None):
     """Up to ``limit`` rows after ``cursor`` (None: from the start), read in the
-    given direction; at most two queries."""
+    given direction; at most two queries, or, walking several ``rows``, one more each.
+
+    A record among a phase's first ``limit`` is among the first ``limit`` of each of
+    ``rows`` that lists it (the rows before it there list records before it), so the
+    records of every one's first ``limit``, ordered, begin with the phase's."""
     rows = []
-    for phase in _phases(queryset if walk is None else walk.rows, keys, cursor, reverse):
+    if walk is None:
+        phases = ((phase,) for phase in _phases(queryset, keys, cursor, reverse))
+    else:
+        phases = zip(*(_phases(each, keys, cursor, reverse) for each in walk.rows), strict=True)
+    for phase, *others in phases:
         wanted = limit - len(rows)
         if walk is not None:
-            walked = phase.values(walk.key)[:wanted]
+            walked = phase.values(walk.key)[:wanted]  # (one query: a subquery)
+            if others:
+                walked = set()  # (a record on two of them read once)
+                for part in (phase, *others):
+                    walked.update(part.values_list(walk.key, flat=True)[:wanted])
             phase = walk.records.filter(pk__in=walked).order_by(*phase.query.order_by)
         rows += list(phase[:wanted])
         if len(rows) >= limit:

@@ -28,10 +28,17 @@ from django_filters.views import FilterView
 from . import citation, limits, listing, merging, search, versions
 from . import counts as count_tables
 from .facets import active_filters, facets_for, loosening, total, with_links
-from .filters import POSITION_NEWEST, RELEASE_NEWEST, PositionFilter, RelayLink, ReleaseFilter
+from .filters import (
+    POSITION_NEWEST,
+    RELEASE_NEWEST,
+    PositionFilter,
+    RelayLink,
+    ReleaseFilter,
+    topic_walk,
+)
 from .limits import PAGE_SIZE, RANKED_PAGES
 from .models import SEARCH_COLUMNS, DatePrecision, Position, Release, Source, Topic, TopicEntry
-from .paging import KeysetPage, Walk
+from .paging import KeysetPage
 from .passages import runs
 
 # Results ranked by relevance are paged by number, up to RANKED_PAGES pages: past
@@ -546,10 +553,8 @@ class TopicDetailView(SharedCopyMixin, KeysetMixin, ListView):
         return public_positions().filter(pk__in=self.entries.values("position"))
 
     def walk(self):
-        # A topic without narrower ones has one entry per position: its pages walk them.
-        if len(self.topic_ids) == 1:
-            return Walk(self.entries, "position", public_positions())
-        return None
+        # Its pages walk the entries of the topic and of each narrower one.
+        return topic_walk(self.topic_ids, public_positions())
 
     def result_count(self, queryset):
         # Positions under the topic (each once), from the count tables.

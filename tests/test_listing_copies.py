@@ -331,6 +331,9 @@ def test_a_topic_filter_reads_only_the_entries_that_can_match(client, pages_buil
     entries that can match: the same positions as without, for each combination."""
     from statements.filters import PositionFilter
 
+    # The filter's own subquery, read by every page a walk of the entries cannot read
+    # (walks are tested below).
+    monkeypatch.setattr(PositionFilter, "walk", lambda self: None)
     parent = make_topic()
     child = make_topic(parent=parent)
     place = make_topic(kind="place")
@@ -381,8 +384,24 @@ def test_a_topic_filter_reads_only_the_entries_that_can_match(client, pages_buil
 
 
 def walked(sql):
-    """Whether a listing query read its page through the topic's entries, in order."""
-    return 'FROM "statements_topicentry" "U0"' in sql and 'ORDER BY "U0".' in sql
+    """Whether a listing query read its page through a topic's entries, in order: one
+    topic's in the page's query, each of several topics' (a broader one's) apart."""
+    one = 'FROM "statements_topicentry" "U0"' in sql and 'ORDER BY "U0".' in sql
+    several = (
+        sql.startswith('SELECT "statements_topicentry"."position_id" AS "position" FROM')
+        and 'ORDER BY "statements_topicentry".' in sql
+        and "LIMIT" in sql
+    )
+    return one or several
+
+
+def forward_and_back(client, url, params):
+    """Every page's ids from ``params`` on, then back from the last page, and the SQL run."""
+    with statements() as run:
+        forward, last = walk(client, url, params)
+        start = {k: v[0] for k, v in parse_qs(last.request["QUERY_STRING"]).items()}
+        backward, _ = walk(client, url, start or params, direction="prev")
+    return forward, backward, run
 
 
 @contextmanager
@@ -458,10 +477,7 @@ def test_a_page_of_one_topic_walks_its_entries(client, pages_built, one_topic, p
         params = {"topic": topic.slug, **params}
 
     def pages():
-        with statements() as run:
-            forward, last = walk(client, POSITIONS, params)
-            start = {k: v[0] for k, v in parse_qs(last.request["QUERY_STRING"]).items()}
-            backward, _ = walk(client, POSITIONS, start or params, direction="prev")
+        forward, backward, run = forward_and_back(client, POSITIONS, params)
         listed = 'SELECT "statements_position"."id"'
         return forward, backward, [sql for sql in run if sql.startswith(listed)]
 
@@ -477,25 +493,90 @@ def test_a_page_of_one_topic_walks_its_entries(client, pages_built, one_topic, p
         assert len(forward) == 3, forward  # 48 positions: 20, 20, 8
 
 
+def broaden(topic):
+    """``topic`` made the narrower topic of a new one, beside another narrower topic with
+    positions of its own and some of ``topic``'s: the new topic, and the other one."""
+    broader = make_topic()
+    topic.parent = broader
+    topic.save()
+    other = make_topic(parent=broader)
+    for position in Position.objects.filter(topics=topic).order_by("pk")[::5]:
+        position.topics.add(other)  # on two narrower topics: listed once
+    body = "منظمة معاهدة الأمن الجماعي " * 8
+    days = [
+        (datetime.date(2018, 11, 8), DatePrecision.DAY),
+        (datetime.date(2019, 2, 1), DatePrecision.MONTH),
+        (None, DatePrecision.UNKNOWN),
+        (datetime.date(2018, 1, 1), DatePrecision.YEAR),
+    ]
+    for i in range(12):
+        day, precision = days[i % len(days)]
+        kwargs = {"body": body, "issuing_body": ["sg", "cfm"][i % 2]}
+        release = dated(day, precision, **kwargs) if day else dated(**kwargs)
+        stance = ["affirms", "condemns", "affirms"][i % 3]
+        make_position(release, quote="منظمة", start=0, end=5, stance=stance, topics=[other])
+    assert listing.drift() == []
+    return broader, other
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"stance": "affirms"},
+        {"issuing_body": "sg", "date_from": "2018"},
+        {"stance": "condemns", "date_to": "2018-11"},
+    ],
+)
+def test_a_page_of_a_broader_topic_walks_the_entries_of_each_narrower_one(
+    client, pages_built, one_topic, params, monkeypatch
+):
+    """A topic with narrower ones: each page walks the entries of each topic in the
+    listing's order and stops after the page (statements.paging.Walk), a position on two
+    of them listed once. The pages, forward and back, are those of reading every entry
+    of the topics together."""
+    from statements.filters import PositionFilter
+
+    topic, _ = one_topic
+    broader, _ = broaden(topic)
+    params = {"topic": broader.slug, **params}
+
+    def pages():
+        forward, backward, run = forward_and_back(client, POSITIONS, params)
+        return forward, backward, [sql for sql in run if walked(sql)]
+
+    forward, backward, walks = pages()
+    assert walks
+    with monkeypatch.context() as m:
+        m.setattr(PositionFilter, "walk", lambda self: None)
+        plain_forward, plain_backward, plain_walks = pages()
+    assert plain_walks == []
+    assert forward == plain_forward and backward == plain_backward == list(reversed(forward))
+    listed = [pk for page in forward for pk in page]
+    total = client.get(POSITIONS, params).context["page_obj"].total
+    assert len(listed) == len(set(listed)) == total > 0
+    if params.keys() == {"topic"}:
+        assert len(forward) == 3, forward  # 48 positions and 12: 20, 20, 20
+
+
 @pytest.mark.parametrize(
     "params",
     [
         {"o": "oldest"},  # the index is newest first
         {"q": "منظمة"},  # a search is not carried by the entries
         {"source": "*"},  # a source includes the releases it relayed
-        {"topic": "parent"},  # narrower topics: a position can be on two of them
+        {"topic": "parent"},  # more narrower topics than a walk takes
         {"place": "*"},  # with a topic too: two topics
     ],
 )
 def test_a_page_reads_every_entry_when_they_cannot_say_the_listing(
-    client, pages_built, one_topic, params
+    client, pages_built, one_topic, params, monkeypatch
 ):
     topic, place = one_topic
     params = {"topic": topic.slug, **params}
     if params["topic"] == "parent":
-        topic.parent = make_topic()
-        topic.save()
-        params["topic"] = topic.parent.slug
+        params["topic"] = broaden(topic)[0].slug
+        monkeypatch.setattr("statements.limits.MAX_WALKED_TOPICS", 2)
     if params.get("place") == "*":
         params["place"] = place.slug
     if params.get("source") == "*":
@@ -506,7 +587,7 @@ def test_a_page_reads_every_entry_when_they_cannot_say_the_listing(
     assert not [sql for sql in run if walked(sql)]
 
 
-def test_a_topic_page_walks_its_entries_unless_it_has_narrower_topics(
+def test_a_topic_page_walks_its_entries_and_those_of_narrower_topics(
     client, pages_built, one_topic, monkeypatch
 ):
     from statements.views import TopicDetailView
@@ -515,10 +596,7 @@ def test_a_topic_page_walks_its_entries_unless_it_has_narrower_topics(
     url = reverse("statements:topic-detail", args=[topic.slug])
 
     def pages():
-        with statements() as run:
-            forward, last = walk(client, url, {})
-            start = {k: v[0] for k, v in parse_qs(last.request["QUERY_STRING"]).items()}
-            backward, _ = walk(client, url, start, direction="prev")
+        forward, backward, run = forward_and_back(client, url, {})
         return forward, backward, [sql for sql in run if walked(sql)]
 
     forward, backward, walks = pages()
@@ -528,8 +606,18 @@ def test_a_topic_page_walks_its_entries_unless_it_has_narrower_topics(
     with monkeypatch.context() as m:
         m.setattr(TopicDetailView, "walk", lambda self: None)
         assert pages() == (forward, backward, [])
-    make_topic(parent=topic)
-    assert pages() == (forward, backward, [])
+    broader, other = broaden(topic)
+    url = reverse("statements:topic-detail", args=[broader.slug])
+    forward, backward, walks = pages()
+    assert walks
+    everything = {pk for t in (topic, other) for pk in expected(Position, topic=t)}
+    assert [pk for page in forward for pk in page] == [
+        pk for pk in expected(Position) if pk in everything
+    ]
+    assert backward == list(reversed(forward))
+    with monkeypatch.context() as m:
+        m.setattr("statements.limits.MAX_WALKED_TOPICS", 2)
+        assert pages() == (forward, backward, [])
 
 
 def test_entries_written_without_the_ordering_are_read_not_walked(client, pages_built, one_topic):
