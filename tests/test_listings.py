@@ -131,6 +131,37 @@ class TestFilterSets:
         relay = first.relayed_from.get()
         assert ids(release_filter(source=relay.slug)) == {first.pk}
 
+    def test_a_relay_is_listed_under_its_source_as_soon_as_it_is_recorded(self, client):
+        """The releases a source relayed are read once per generation on PostgreSQL
+        (PositionFilter.source_condition): a relay recorded, or taken back, is listed so
+        at once, with its positions and under a topic's walk too."""
+        agency, relay, topic = make_source(), make_source(), make_topic()
+        relayed = make_release(source=agency)
+        relayed_position = make_position(relayed, topics=[topic])
+        own = make_release(source=relay)
+        own_position = make_position(own, topics=[topic])
+
+        def listed(url, **params):
+            response = client.get(url, {"source": relay.slug, **params})
+            assert response.status_code == 200
+            return {obj.pk for obj in response.context["object_list"]}
+
+        def everywhere():
+            return (
+                listed(RELEASES),
+                listed(POSITIONS),
+                listed(POSITIONS, topic=topic.slug),
+                listed(POSITIONS, topic=topic.slug, stance=relayed_position.stance),
+            )
+
+        alone = {own_position.pk}
+        assert everywhere() == ({own.pk}, alone, alone, alone)
+        relayed.relayed_from.add(relay)
+        both = {own_position.pk, relayed_position.pk}
+        assert everywhere() == ({own.pk, relayed.pk}, both, both, both)
+        relayed.relayed_from.remove(relay)
+        assert everywhere() == ({own.pk}, alone, alone, alone)
+
     def test_filters_combine(self, demo):
         both = position_filter(place="syria", stance="supports", issuing_body="cfm")
         assert {Position.objects.get(pk=pk).stance for pk in ids(both)} <= {"supports"}
