@@ -482,14 +482,11 @@ class ArchiveFilterSet(django_filters.FilterSet):
         for 71 of 800,000 positions, which PostgreSQL expected to be 917. Their keys,
         found through the filters' own indexes and then ordered by key, cost a few
         milliseconds a hundred. A listing one topic's entries can walk
-        (statements.paging.Walk) stops after its page as it is, unless it has a source
-        filter, which its entries check one by one: few results, and their keys cost less
-        than such a walk. The keys (or that there are too many) are kept for the archive's
+        (statements.paging.Walk) stops after its page as it is (:meth:`walks_first`). The
+        keys (or that there are too many) are kept for the archive's
         generation, as its counts are: a listing seen before reads neither the tables nor
         the keys again."""
-        if self.counted_only or (
-            self.walk() is not None and not self.form.cleaned_data.get("source")
-        ):
+        if self.counted_only or self.walks_first():
             return None
         # (statements.facets and statements.listing build on the filter sets.)
         from .facets import at_most, cache_parts
@@ -513,6 +510,11 @@ class ArchiveFilterSet(django_filters.FilterSet):
         """How the listing's keyset pages can be read through narrower rows
         (statements.paging.Walk), if they can."""
         return None
+
+    def walks_first(self):
+        """Whether the listing's pages are walked (:meth:`walk`) however few its results
+        are, rather than read by their keys first (:meth:`few_matches`)."""
+        return False
 
     @property
     def ordering(self):
@@ -570,11 +572,15 @@ class ArchiveFilterSet(django_filters.FilterSet):
             return Q(**{published: value}) | Q(**{f"{release}__in": relayed})
         from .listing import cached, generation  # (statements.listing builds on this module)
 
-        keys = cached(
-            ["relayed by", value.pk],
-            lambda: sorted(relayed.values_list("release", flat=True)),
-            current=generation(self.request),
-        )
+        most = limits.MAX_RELAYED_KEYS
+
+        def read():
+            keys = sorted(relayed.values_list("release", flat=True)[: most + 1])
+            return keys if len(keys) <= most else False
+
+        keys = cached(["relayed by", value.pk, most], read, current=generation(self.request))
+        if keys is False:  # too many to write into each query: the subquery after all
+            return Q(**{published: value}) | Q(**{f"{release}__in": relayed})
         meta = self.queryset.model._meta
         field = meta.pk if release == "pk" else meta.get_field(release.removesuffix("_id"))
         return Q(**{published: value}) | Q(any_key(connection, field, keys))
@@ -689,6 +695,21 @@ class PositionFilter(ArchiveFilterSet):
         stops after the page, rather than reading every entry of the topics and sorting
         them (statements.paging.Walk; a broader topic's positions with a stance and a
         body at 100,000 releases: 3,795 sorted for a page, 103 ms of SQL)."""
+        topics = self.walked_topics()
+        if topics is None or self.found is not None:
+            return None  # (found: few results, whose keys were read first: few_matches)
+        carried = self.carried_by_entries()
+        source = self.form.cleaned_data.get("source")
+        if source:
+            # Checked on each entry walked (its release's source, or a relay of it):
+            # walking the ordering's index of every position instead read 167,000 to
+            # find a page of a place's with a body and a source, 194 ms at 100,000.
+            carried &= self.source_condition(source)
+        return topic_walk(topics, self.queryset, carried)
+
+    def walked_topics(self):
+        """The topics whose entries :meth:`walk` would walk (a topic or a place and its
+        narrower ones), or None when the listing's filters or order are not theirs."""
         if self.keys != self.newest_first or self.search_result is not None:
             return None
         data = self.form.cleaned_data
@@ -698,15 +719,15 @@ class PositionFilter(ArchiveFilterSet):
         picked = [data[name] for name in ("topic", "place") if data.get(name)]
         if len(picked) != 1:
             return None
-        carried = self.carried_by_entries()
-        if data.get("source"):
-            if self.found is not None:
-                return None  # few results, whose keys were read first (few_matches)
-            # Checked on each entry walked (its release's source, or a relay of it):
-            # walking the ordering's index of every position instead read 167,000 to
-            # find a page of a place's with a body and a source, 194 ms at 100,000.
-            carried &= self.source_condition(data["source"])
-        return topic_walk(descendants(picked[0].pk, self.codebook.children), self.queryset, carried)
+        return descendants(picked[0].pk, self.codebook.children)
+
+    def walks_first(self):
+        """One topic's entries, filters checked in their index, are walked whatever the
+        results: the walk stops after the page. Several topics' (up to 8 walks), or a
+        source checked entry by entry, may read far for few results, whose keys, read
+        first, cost less."""
+        topics = self.walked_topics()
+        return topics is not None and len(topics) == 1 and not self.form.cleaned_data.get("source")
 
     def carried_by_entries(self):
         """The other filters in use that a position's listing entries carry copies of

@@ -75,10 +75,16 @@ LIVE_COUNTS = 2000
 KEYS_FIRST = BROAD_SEARCH
 
 #: A page of positions on a topic walks the listing entries of the topic and of each
-#: narrower topic, one query each, newest first (statements.paging.Walk); a topic with
-#: more narrower topics than this (the codebook's broadest has four) reads them together
-#: and sorts them instead.
+#: narrower topic, one query each, newest first (statements.paging.Walk); more topics than
+#: this in all, the topic itself included (the codebook's broadest has four narrower
+#: ones), and they are read together and sorted instead.
 MAX_WALKED_TOPICS = 8
+
+#: On PostgreSQL a source filter gives the releases the source relayed as one array of
+#: keys (statements.filters.ArchiveFilterSet.source_condition); a source that relayed more
+#: than this (1,400-1,500 each at 100,000 releases) is given as a subquery, as on SQLite,
+#: rather than as 100 KB of keys written into each query.
+MAX_RELAYED_KEYS = 10000
 
 #: Characters of a ``?after=`` / ``?before=`` cursor. The longest valid one is a
 #: date, a 19-digit identifier and a position number: "2018-11-08.4611686018427387904.

@@ -138,26 +138,30 @@ class Walk:
 
 
 def _read(queryset, keys, cursor, reverse, limit, walk=None):
-    """Up to ``limit`` rows after ``cursor`` (None: from the start), read in the
-    given direction; at most two queries, or, walking several ``rows``, one more each.
+    """Up to ``limit`` rows after ``cursor`` (None: from the start), read in the given
+    direction; at most two queries, or, walking several ``rows``, one more for each of
+    them in each phase (dated, then undated records).
 
     A record among a phase's first ``limit`` is among the first ``limit`` of each of
     ``rows`` that lists it (the rows before it there list records before it), so the
-    records of every one's first ``limit``, ordered, begin with the phase's."""
+    records of every one's first ``limit``, ordered, begin with the phase's. They are read
+    after the cursor themselves: an edit between the two reads cannot bring one back."""
     rows = []
     if walk is None:
-        phases = ((phase,) for phase in _phases(queryset, keys, cursor, reverse))
+        phases = ((phase, ()) for phase in _phases(queryset, keys, cursor, reverse))
     else:
-        phases = zip(*(_phases(each, keys, cursor, reverse) for each in walk.rows), strict=True)
-    for phase, *others in phases:
+        walked = zip(*(_phases(each, keys, cursor, reverse) for each in walk.rows), strict=True)
+        phases = zip(_phases(walk.records, keys, cursor, reverse), walked, strict=True)
+    for phase, parts in phases:
         wanted = limit - len(rows)
-        if walk is not None:
-            walked = phase.values(walk.key)[:wanted]  # (one query: a subquery)
-            if others:
-                walked = set()  # (a record on two of them read once)
-                for part in (phase, *others):
-                    walked.update(part.values_list(walk.key, flat=True)[:wanted])
-            phase = walk.records.filter(pk__in=walked).order_by(*phase.query.order_by)
+        if len(parts) == 1:  # one query: the records of the walk's subquery
+            page = parts[0].values(walk.key)[:wanted]
+            phase = walk.records.filter(pk__in=page).order_by(*phase.query.order_by)
+        elif parts:
+            page = set()  # (a record on two topics read once)
+            for part in parts:
+                page.update(part.values_list(walk.key, flat=True)[:wanted])
+            phase = phase.filter(pk__in=page)
         rows += list(phase[:wanted])
         if len(rows) >= limit:
             break

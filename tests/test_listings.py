@@ -131,10 +131,22 @@ class TestFilterSets:
         relay = first.relayed_from.get()
         assert ids(release_filter(source=relay.slug)) == {first.pk}
 
-    def test_a_relay_is_listed_under_its_source_as_soon_as_it_is_recorded(self, client):
+    @pytest.mark.parametrize(
+        "limits",
+        [
+            {},
+            {"KEYS_FIRST": 0},  # a topic's entries walked, each checked for the source
+            {"KEYS_FIRST": 0, "MAX_RELAYED_KEYS": 0},  # the relays as a subquery
+        ],
+    )
+    def test_a_relay_is_listed_under_its_source_as_soon_as_it_is_recorded(
+        self, client, monkeypatch, limits
+    ):
         """The releases a source relayed are read once per generation on PostgreSQL
-        (PositionFilter.source_condition): a relay recorded, or taken back, is listed so
-        at once, with its positions and under a topic's walk too."""
+        (ArchiveFilterSet.source_condition): a relay recorded, or taken back, is listed
+        so at once, with its positions, under a topic too."""
+        for name, value in limits.items():
+            monkeypatch.setattr(f"statements.limits.{name}", value)
         agency, relay, topic = make_source(), make_source(), make_topic()
         relayed = make_release(source=agency)
         relayed_position = make_position(relayed, topics=[topic])
